@@ -1,0 +1,334 @@
+import type { Admission, Command, StoreCircuit, Ticket } from '../stores/store.js';
+import { classify, isAbortError, storeVerdict } from './classify.js';
+import { createRejection, type CircuitBreakerError } from './errors.js';
+import type { Emitter } from './events.js';
+import type { ResolvedCircuit } from './options.js';
+import type { CircuitSnapshot, CircuitState, ForcedMode, Outcome, Verdict } from './types.js';
+
+/** What an adapter reports about one call when it settles a {@link Permit}. */
+export interface SettleInput {
+  /** What the call threw. Leave the property out when the call returned. */
+  readonly error?: unknown;
+  /** HTTP status of the response, when there was one. */
+  readonly status?: number;
+  /** HTTP method, upper case. */
+  readonly method?: string;
+  /** Request URL without credentials, query or fragment. */
+  readonly url?: string;
+  /**
+   * True when the caller aborted the call (it then counts as nothing). By default an error named
+   * `AbortError` is a caller's abort; an adapter that knows better says so here.
+   */
+  readonly aborted?: boolean;
+}
+
+/**
+ * Permission for one call to go through a circuit, for integrations that cannot hand the breaker
+ * a function (an HTTP client's adapter or hook). Settle it exactly once; later settles are ignored.
+ */
+export interface Permit {
+  readonly key: string;
+  /** True when this is a half-open trial call. */
+  readonly trial: boolean;
+  /** Reports how the call ended; resolves with how it was counted, once state is up to date. */
+  settle(result?: SettleInput): Promise<Verdict>;
+}
+
+/** What a circuit needs from the `Infuse` that made it. @internal */
+export interface CircuitHost {
+  readonly emitter: Emitter;
+  readonly stackTraces: boolean;
+  /** Returns the store's circuit for `key`, registering `circuit` as its handle when needed. */
+  attach(circuit: Circuit): StoreCircuit;
+}
+
+/** Set on every use; the registry clears it when it sweeps for idle circuits. @internal */
+export const kUsed = Symbol('used');
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * One named circuit. Get it from {@link Infuse.circuit}; it is created on first use, and every
+ * handle for a key shares that key's state.
+ */
+export class Circuit {
+  /** The circuit key. */
+  readonly key: string;
+  /** @internal */
+  [kUsed] = true;
+  readonly #host: CircuitHost;
+  readonly #resolved: ResolvedCircuit;
+  #store: StoreCircuit;
+
+  /** @internal Use {@link Infuse.circuit}. */
+  constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
+    this.key = key;
+    this.#resolved = resolved;
+    this.#host = host;
+    this.#store = store;
+  }
+
+  /** `'closed'`, `'open'` or `'half-open'`. An open circuit turns half-open when a call arrives after `resetTimeout`. */
+  get state(): CircuitState {
+    return this.#current().state;
+  }
+
+  /** The forced mode (`'forced-open'` or `'disabled'`), or `null`. */
+  get forced(): ForcedMode | null {
+    return this.#current().forced;
+  }
+
+  /** Consecutive failures counted so far. */
+  get failCounter(): number {
+    return this.#current().failures;
+  }
+
+  /** The options this circuit resolved to (exact key, pattern, or top level). @internal */
+  get resolved(): ResolvedCircuit {
+    return this.#resolved;
+  }
+
+  /** A plain picture of the circuit: state, forced mode, counters, time to retry. */
+  snapshot(): CircuitSnapshot {
+    return this.#current().snapshot();
+  }
+
+  /**
+   * Calls `fn(...args)` through the circuit, like pybreaker's `call`. Rejects with
+   * {@link CircuitBreakerError} without calling `fn` when the circuit refuses the call; otherwise
+   * settles as `fn` does, after counting the outcome.
+   *
+   * @example
+   * ```ts
+   * const customer = await infuse.circuit('db').call(updateCustomer, input);
+   * ```
+   */
+  call<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(new TypeError(`Circuit.call: expected a function, got ${typeof fn}`));
+    }
+    if (isAsyncGeneratorFunction(fn)) {
+      return Promise.reject(
+        new TypeError('Circuit.call: guard an async generator function with wrap(), then iterate'),
+      );
+    }
+    this[kUsed] = true;
+    const store = this.#current();
+    const admission = store.acquire();
+    if (admission instanceof Promise) {
+      return admission.then((late) => this.#run(store, late, fn, args));
+    }
+    if (!admission.allowed) return Promise.reject(this.#reject(admission));
+    return this.#run(store, admission, fn, args);
+  }
+
+  /**
+   * Returns `fn` guarded by the circuit: each call goes through {@link call}. An async generator
+   * function stays one: the circuit is asked when iteration starts, and an error thrown while
+   * iterating counts as a failure.
+   *
+   * @example
+   * ```ts
+   * const getUser = infuse.circuit('users').wrap(fetchUser);
+   * const rows = infuse.circuit('db').wrap(async function* (sql) { yield* cursor(sql); });
+   * ```
+   */
+  wrap<A extends unknown[], Y, R, N>(
+    fn: (...args: A) => AsyncGenerator<Y, R, N>,
+  ): (...args: A) => AsyncGenerator<Y, R, N>;
+  wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>>;
+  wrap(fn: AnyFunction): AnyFunction {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Circuit.wrap: expected a function, got ${typeof fn}`);
+    }
+    if (isAsyncGeneratorFunction(fn)) return this.#wrapGenerator(fn);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const circuit = this;
+    return function guarded(this: unknown, ...args: never[]) {
+      return circuit.call((...inner: never[]) => fn.apply(this, inner), ...args);
+    };
+  }
+
+  /**
+   * Asks the circuit for one call, for integrations that cannot pass a function. Rejects with
+   * {@link CircuitBreakerError} when the circuit refuses; otherwise the returned {@link Permit}
+   * must be settled once the call ends.
+   */
+  async acquire(): Promise<Permit> {
+    this[kUsed] = true;
+    const store = this.#current();
+    let admission = store.acquire();
+    if (admission instanceof Promise) admission = await admission;
+    if (!admission.allowed) throw this.#reject(admission);
+    return new CallPermit(this, store, admission, performance.now());
+  }
+
+  /** Opens the circuit now, for `resetTimeout` (clears a forced mode). */
+  open(): Promise<void> {
+    return this.#command('open');
+  }
+
+  /** Closes the circuit now and resets its counters (clears a forced mode). */
+  close(): Promise<void> {
+    return this.#command('close');
+  }
+
+  /** Lets `halfOpenMaxCalls` trial calls through now (clears a forced mode). */
+  halfOpen(): Promise<void> {
+    return this.#command('half-open');
+  }
+
+  /** Rejects every call until {@link clearForced} (or `close()`, `open()`, `halfOpen()`). */
+  forceOpen(): Promise<void> {
+    return this.#command('force-open');
+  }
+
+  /** Switches the breaker off: every call goes through and nothing is counted, until cleared. */
+  disable(): Promise<void> {
+    return this.#command('disable');
+  }
+
+  /** Ends `forceOpen()` or `disable()`; the circuit resumes closed with fresh counters. */
+  clearForced(): Promise<void> {
+    return this.#command('clear-forced');
+  }
+
+  /** Counts one outcome and emits its event. @internal */
+  settle(
+    store: StoreCircuit,
+    ticket: Ticket,
+    started: number,
+    threw: boolean,
+    input: SettleInput | undefined,
+  ): Verdict | Promise<Verdict> {
+    const classifier = this.#resolved.classifier;
+    const emitter = this.#host.emitter;
+    const error = threw ? input?.error : undefined;
+    let verdict: Verdict;
+    const aborted = input?.aborted ?? (threw && isAbortError(error));
+    if (!classifier.custom && input?.status === undefined) {
+      verdict = aborted ? 'aborted' : threw ? 'failure' : 'success';
+      const event = eventOf(verdict);
+      if (emitter.has(event)) {
+        emitter.emit(event, {
+          key: this.key,
+          outcome: this.#outcome(started, threw, input),
+          verdict,
+        });
+      }
+    } else {
+      const outcome = this.#outcome(started, threw, input);
+      verdict = aborted ? 'aborted' : classify(classifier, outcome);
+      const event = eventOf(verdict);
+      if (emitter.has(event)) emitter.emit(event, { key: this.key, outcome, verdict });
+    }
+    const released = store.release(ticket, storeVerdict(verdict));
+    return released === undefined ? verdict : released.then(() => verdict);
+  }
+
+  #outcome(started: number, threw: boolean, input: SettleInput | undefined): Outcome {
+    const outcome: { -readonly [K in keyof Outcome]: Outcome[K] } = {
+      key: this.key,
+      duration: performance.now() - started,
+    };
+    if (threw) outcome.error = input?.error;
+    if (input?.status !== undefined) outcome.status = input.status;
+    if (input?.method !== undefined) outcome.method = input.method;
+    if (input?.url !== undefined) outcome.url = input.url;
+    return outcome;
+  }
+
+  async #run<A extends unknown[], R>(
+    store: StoreCircuit,
+    admission: Admission,
+    fn: (...args: A) => R,
+    args: A,
+  ): Promise<Awaited<R>> {
+    if (!admission.allowed) throw this.#reject(admission);
+    const started = performance.now();
+    let value: Awaited<R>;
+    try {
+      value = await fn(...args);
+    } catch (error) {
+      const settled = this.settle(store, admission, started, true, { error });
+      if (typeof settled !== 'string') await settled;
+      throw error;
+    }
+    const settled = this.settle(store, admission, started, false, undefined);
+    if (typeof settled !== 'string') await settled;
+    return value;
+  }
+
+  #wrapGenerator(fn: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const circuit = this;
+    return async function* guarded(this: unknown, ...args: never[]) {
+      const permit = await circuit.acquire();
+      let failed = false;
+      try {
+        return yield* fn.apply(this, args) as AsyncGenerator<unknown, unknown, unknown>;
+      } catch (error) {
+        failed = true;
+        await permit.settle({ error });
+        throw error;
+      } finally {
+        if (!failed) await permit.settle();
+      }
+    };
+  }
+
+  #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+    const { state, forced, retryAfter } = admission;
+    const error = createRejection(this.key, state, retryAfter, forced, this.#host.stackTraces);
+    const emitter = this.#host.emitter;
+    if (emitter.has('reject')) emitter.emit('reject', { key: this.key, state, forced, retryAfter });
+    return error;
+  }
+
+  #command(command: Command): Promise<void> {
+    return this.#current().command(command);
+  }
+
+  #current(): StoreCircuit {
+    const store = this.#store;
+    if (!store.retired) return store;
+    return (this.#store = this.#host.attach(this));
+  }
+}
+
+class CallPermit implements Permit {
+  readonly key: string;
+  readonly trial: boolean;
+  readonly #circuit: Circuit;
+  readonly #store: StoreCircuit;
+  readonly #ticket: Ticket;
+  readonly #started: number;
+  #verdict: Promise<Verdict> | null = null;
+
+  constructor(circuit: Circuit, store: StoreCircuit, ticket: Ticket, started: number) {
+    this.key = circuit.key;
+    this.trial = ticket.kind === 'trial';
+    this.#circuit = circuit;
+    this.#store = store;
+    this.#ticket = ticket;
+    this.#started = started;
+  }
+
+  settle(result?: SettleInput): Promise<Verdict> {
+    if (this.#verdict === null) {
+      const threw = result !== undefined && 'error' in result;
+      this.#verdict = Promise.resolve(
+        this.#circuit.settle(this.#store, this.#ticket, this.#started, threw, result),
+      );
+    }
+    return this.#verdict;
+  }
+}
+
+function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {
+  return verdict === 'failure' ? 'failure' : verdict === 'aborted' ? 'abort' : 'success';
+}
+
+function isAsyncGeneratorFunction(fn: AnyFunction): boolean {
+  return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
+}

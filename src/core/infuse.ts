@@ -1,0 +1,145 @@
+import { MemoryStore } from '../stores/memory.js';
+import type { Store, StoreCircuit, StoreConnection, Transition } from '../stores/store.js';
+import { Circuit, kUsed, type CircuitHost } from './circuit.js';
+import { Emitter, type InfuseEvents, type Listener } from './events.js';
+import {
+  normalizeOptions,
+  optionsFor,
+  show,
+  type InfuseOptions,
+  type NormalizedOptions,
+} from './options.js';
+
+/**
+ * A registry of circuits that share one policy, one store and one set of listeners. Circuits are
+ * named by key (for the HTTP adapters, the request's host) and created on first use.
+ *
+ * @example
+ * ```ts
+ * const infuse = new Infuse({ failMax: 5, resetTimeout: 60_000 });
+ * const db = infuse.circuit('db');
+ * await db.call(updateCustomer, customer);
+ * infuse.on('stateChange', ({ key, from, to }) => console.log(`${key}: ${from} -> ${to}`));
+ * ```
+ */
+export class Infuse {
+  readonly #options: NormalizedOptions;
+  readonly #store: Store;
+  readonly #emitter = new Emitter();
+  readonly #circuits = new Map<string, Circuit>();
+  readonly #connection: StoreConnection;
+  readonly #host: CircuitHost;
+  #sweepAbove: number;
+  #shutdown: Promise<void> | null = null;
+
+  /** Validates `options` (a TypeError names any bad one) and connects to the store. */
+  constructor(options?: InfuseOptions) {
+    this.#options = normalizeOptions(options);
+    this.#store = this.#options.store ?? new MemoryStore();
+    this.#sweepAbove = this.#options.maxCircuits;
+    const emitter = this.#emitter;
+    this.#host = {
+      emitter,
+      stackTraces: this.#options.stackTraces,
+      attach: (circuit) => this.#attach(circuit),
+    };
+    this.#connection = this.#store.connect({
+      transition: (transition: Transition) => {
+        if (emitter.has('stateChange')) {
+          const { key, from, to, fromForced, forced, reason } = transition;
+          emitter.emit('stateChange', { key, from, to, fromForced, forced, reason });
+        }
+      },
+      event: (event) => {
+        emitter.emit('store', event);
+      },
+    });
+  }
+
+  /** The store this instance keeps state in. */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /**
+   * The circuit for `key`, created on first use with the options that apply to the key (see
+   * `circuits`). Calling it again with the same key returns the same circuit.
+   */
+  circuit(key: string): Circuit {
+    let circuit = this.#circuits.get(key);
+    if (circuit !== undefined) {
+      circuit[kUsed] = true;
+      return circuit;
+    }
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TypeError(
+        `infuse-breaker: a circuit key must be a non-empty string; got ${show(key)}`,
+      );
+    }
+    const resolved = optionsFor(this.#options, key);
+    circuit = new Circuit(key, resolved, this.#host, this.#store.circuit(key, resolved.policy));
+    this.#insert(circuit);
+    return circuit;
+  }
+
+  /** Keys of the circuits held in memory now (idle ones may have been dropped; see `maxCircuits`). */
+  keys(): IterableIterator<string> {
+    return this.#circuits.keys();
+  }
+
+  /**
+   * Subscribes to an event; returns a function that unsubscribes. A listener that throws does not
+   * disturb the call or the circuit; its error is rethrown asynchronously.
+   */
+  on<E extends keyof InfuseEvents>(event: E, listener: Listener<E>): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  /**
+   * Drops every circuit, removes every listener and disconnects from the store, which releases
+   * what it opened (a shared store closes its own connections, never the ones it was given).
+   * Nothing of this instance keeps the process alive afterwards. Safe to call more than once.
+   */
+  shutdown(): Promise<void> {
+    if (this.#shutdown === null) {
+      this.#circuits.clear();
+      this.#emitter.clear();
+      this.#shutdown = this.#connection.disconnect();
+    }
+    return this.#shutdown;
+  }
+
+  #attach(circuit: Circuit): StoreCircuit {
+    const store = this.#store.circuit(circuit.key, circuit.resolved.policy);
+    if (!this.#circuits.has(circuit.key)) this.#insert(circuit);
+    return store;
+  }
+
+  #insert(circuit: Circuit): void {
+    this.#circuits.set(circuit.key, circuit);
+    if (this.#circuits.size > this.#sweepAbove) this.#sweep();
+  }
+
+  /**
+   * Drops idle circuits, least recently used first, with the CLOCK approximation of LRU: a use
+   * sets a flag (one property write on the hot path), and the sweep gives flagged circuits a second
+   * chance. When too few circuits are idle, the next sweep waits for a tenth more growth, so that a
+   * fleet of open circuits does not make every new key scan the whole map.
+   */
+  #sweep(): void {
+    const max = this.#options.maxCircuits;
+    const circuits = this.#circuits;
+    let budget = circuits.size * 2;
+    for (const [key, circuit] of circuits) {
+      if (circuits.size <= max || budget-- <= 0) break;
+      if (circuit[kUsed]) {
+        circuit[kUsed] = false;
+        circuits.delete(key);
+        circuits.set(key, circuit);
+      } else if (this.#store.forget(key)) {
+        circuits.delete(key);
+      }
+    }
+    this.#sweepAbove = circuits.size <= max ? max : circuits.size + Math.ceil(max / 10);
+  }
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  // One copy of the core shared by every subpath, in both formats: an Infuse made
+  // through 'infuse-breaker' must be the same class that 'infuse-breaker/axios' sees.
+  splitting: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  treeshake: true,
+});

@@ -40,10 +40,12 @@ export interface CircuitHost {
   readonly stackTraces: boolean;
   /** Returns the store's circuit for `key`, registering `circuit` as its handle when needed. */
   attach(circuit: Circuit): StoreCircuit;
+  /** Marks `circuit` as recently used. */
+  touch(circuit: Circuit): void;
 }
 
-/** Set on every use; the registry clears it when it sweeps for idle circuits. @internal */
-export const kUsed = Symbol('used');
+/** When the registry last saw the circuit used (a sequence number, not a time). @internal */
+export const kSeq = Symbol('seq');
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -55,7 +57,7 @@ export class Circuit {
   /** The circuit key. */
   readonly key: string;
   /** @internal */
-  [kUsed] = true;
+  [kSeq] = 0;
   readonly #host: CircuitHost;
   readonly #resolved: ResolvedCircuit;
   #store: StoreCircuit;
@@ -112,7 +114,7 @@ export class Circuit {
         new TypeError('Circuit.call: guard an async generator function with wrap(), then iterate'),
       );
     }
-    this[kUsed] = true;
+    this.#host.touch(this);
     const store = this.#current();
     const admission = store.acquire();
     if (admission instanceof Promise) {
@@ -133,9 +135,10 @@ export class Circuit {
    * const rows = infuse.circuit('db').wrap(async function* (sql) { yield* cursor(sql); });
    * ```
    */
-  wrap<A extends unknown[], Y, R, N>(
-    fn: (...args: A) => AsyncGenerator<Y, R, N>,
-  ): (...args: A) => AsyncGenerator<Y, R, N>;
+  // The generator overload keeps the function's own type: inferring its parts from a contextually
+  // typed `async function*` would leave the generator's next-type unresolved.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  wrap<F extends (...args: any[]) => AsyncGenerator<unknown, unknown>>(fn: F): F;
   wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>>;
   wrap(fn: AnyFunction): AnyFunction {
     if (typeof fn !== 'function') {
@@ -155,7 +158,7 @@ export class Circuit {
    * must be settled once the call ends.
    */
   async acquire(): Promise<Permit> {
-    this[kUsed] = true;
+    this.#host.touch(this);
     const store = this.#current();
     let admission = store.acquire();
     if (admission instanceof Promise) admission = await admission;

@@ -37,8 +37,8 @@ export class CircuitBreakerError extends Error {
     super(describe(key, state, retryAfter, forced));
     this.key = key;
     this.state = state;
-    this.retryAfter = retryAfter;
     this.forced = forced;
+    this.retryAfter = retryAfter;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

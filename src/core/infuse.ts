@@ -1,6 +1,6 @@
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreCircuit, StoreConnection, Transition } from '../stores/store.js';
-import { Circuit, kUsed, type CircuitHost } from './circuit.js';
+import { Circuit, kSeq, type CircuitHost } from './circuit.js';
 import { Emitter, type InfuseEvents, type Listener } from './events.js';
 import {
   normalizeOptions,
@@ -30,6 +30,10 @@ export class Infuse {
   readonly #connection: StoreConnection;
   readonly #host: CircuitHost;
   #sweepAbove: number;
+  /** Sequence of the most recent use; see {@link touch}. */
+  #seq = 0;
+  /** Uses within this many of the newest count as recent and are not reordered again. */
+  readonly #recent: number;
   #shutdown: Promise<void> | null = null;
 
   /** Validates `options` (a TypeError names any bad one) and connects to the store. */
@@ -37,11 +41,15 @@ export class Infuse {
     this.#options = normalizeOptions(options);
     this.#store = this.#options.store ?? new MemoryStore();
     this.#sweepAbove = this.#options.maxCircuits;
+    this.#recent = Math.floor(this.#options.maxCircuits / 2);
     const emitter = this.#emitter;
     this.#host = {
       emitter,
       stackTraces: this.#options.stackTraces,
       attach: (circuit) => this.#attach(circuit),
+      touch: (circuit) => {
+        this.#touch(circuit);
+      },
     };
     this.#connection = this.#store.connect({
       transition: (transition: Transition) => {
@@ -68,7 +76,7 @@ export class Infuse {
   circuit(key: string): Circuit {
     let circuit = this.#circuits.get(key);
     if (circuit !== undefined) {
-      circuit[kUsed] = true;
+      this.#touch(circuit);
       return circuit;
     }
     if (typeof key !== 'string' || key.length === 0) {
@@ -116,28 +124,42 @@ export class Infuse {
   }
 
   #insert(circuit: Circuit): void {
+    circuit[kSeq] = ++this.#seq;
     this.#circuits.set(circuit.key, circuit);
-    if (this.#circuits.size > this.#sweepAbove) this.#sweep();
+    if (this.#circuits.size > this.#sweepAbove) this.#sweep(circuit);
   }
 
   /**
-   * Drops idle circuits, least recently used first, with the CLOCK approximation of LRU: a use
-   * sets a flag (one property write on the hot path), and the sweep gives flagged circuits a second
-   * chance. When too few circuits are idle, the next sweep waits for a tenth more growth, so that a
-   * fleet of open circuits does not make every new key scan the whole map.
+   * Keeps the map in least-recently-used order. Moving an entry to the end costs a delete and a
+   * set, so a circuit used again while it is still among the newest half is left where it is: the
+   * order is exact for what matters (which circuits are old) at the price of a field read per use.
    */
-  #sweep(): void {
+  #touch(circuit: Circuit): void {
+    if (circuit[kSeq] >= this.#seq - this.#recent) return;
+    const circuits = this.#circuits;
+    if (circuits.get(circuit.key) !== circuit) return;
+    circuits.delete(circuit.key);
+    circuits.set(circuit.key, circuit);
+    circuit[kSeq] = ++this.#seq;
+  }
+
+  /**
+   * Drops idle circuits from the least recently used end. Circuits that cannot be dropped (open,
+   * half-open, forced, busy) move to the other end so that the next sweep does not scan them again;
+   * when too few are idle, the next sweep waits for a tenth more growth, so that a fleet of open
+   * circuits does not make every new key scan the whole map.
+   */
+  #sweep(keep: Circuit): void {
     const max = this.#options.maxCircuits;
     const circuits = this.#circuits;
-    let budget = circuits.size * 2;
+    let budget = circuits.size;
     for (const [key, circuit] of circuits) {
       if (circuits.size <= max || budget-- <= 0) break;
-      if (circuit[kUsed]) {
-        circuit[kUsed] = false;
-        circuits.delete(key);
+      if (circuit === keep) continue;
+      circuits.delete(key);
+      if (!this.#store.forget(key)) {
         circuits.set(key, circuit);
-      } else if (this.#store.forget(key)) {
-        circuits.delete(key);
+        circuit[kSeq] = ++this.#seq;
       }
     }
     this.#sweepAbove = circuits.size <= max ? max : circuits.size + Math.ceil(max / 10);

@@ -154,7 +154,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
       expect(started).toBe(3);
       expect(rejections.filter((r) => r instanceof CircuitBreakerError)).toHaveLength(5);
       for (const r of rejections.filter((r) => r instanceof CircuitBreakerError)) {
-        expect((r as CircuitBreakerError).state).toBe('half-open');
+        expect(r.state).toBe('half-open');
       }
       expect(circuit.state).toBe('half-open');
       gate.resolve();

@@ -62,6 +62,7 @@ export class Emitter {
     reject: [],
     store: [],
   };
+  #observesOutcomes = false;
 
   on<E extends keyof InfuseEvents>(event: E, listener: Listener<E>): () => void {
     if (!Object.hasOwn(this.#lists, event)) {
@@ -88,6 +89,11 @@ export class Emitter {
     return this.#lists[event].length > 0;
   }
 
+  /** True when someone listens to the outcome of calls (success, failure or abort). */
+  get observesOutcomes(): boolean {
+    return this.#observesOutcomes;
+  }
+
   emit<E extends keyof InfuseEvents>(event: E, payload: InfuseEvents[E]): void {
     for (const listener of this.#lists[event]) {
       try {
@@ -104,6 +110,9 @@ export class Emitter {
 
   #set<E extends keyof InfuseEvents>(event: E, list: readonly Listener<E>[]): void {
     (this.#lists as Record<E, readonly Listener<E>[]>)[event] = list;
+    const lists = this.#lists;
+    this.#observesOutcomes =
+      lists.success.length > 0 || lists.failure.length > 0 || lists.abort.length > 0;
   }
 }
 

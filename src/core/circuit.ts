@@ -338,9 +338,9 @@ function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {
 }
 
 // Comparing constructors is a property read; Object.prototype.toString would cost a fifth of a call.
-const AsyncGeneratorFunction: unknown = Object.getPrototypeOf(async function* () {
+const AsyncGeneratorFunction = async function* () {
   // only its constructor is needed
-}).constructor;
+}.constructor;
 
 function isAsyncGeneratorFunction(fn: AnyFunction): boolean {
   return fn.constructor === AsyncGeneratorFunction;

@@ -1,6 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+import { fileURLToPath } from 'node:url';
+
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The README's examples import the package by name; in tests the name means the sources.
+    alias: [{ find: /^infuse-breaker$/, replacement: src('index.ts') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // Two cores: keep the suite parallel but modest.

@@ -11,6 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Two cores: keep the suite parallel but modest.
     pool: 'forks',
     maxWorkers: 2,

@@ -59,6 +59,7 @@ export class Circuit {
   readonly #host: CircuitHost;
   readonly #resolved: ResolvedCircuit;
   #store: StoreCircuit;
+  #rejections = 0;
 
   /** @internal Use {@link Infuse.circuit}. */
   constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
@@ -81,6 +82,14 @@ export class Circuit {
   /** Consecutive failures counted so far. */
   get failCounter(): number {
     return this.#current().failures;
+  }
+
+  /**
+   * Calls this handle refused since it was created (in this process only; see
+   * {@link Infuse.snapshot}).
+   */
+  get rejections(): number {
+    return this.#rejections;
   }
 
   /** The options this circuit resolved to (exact key, pattern, or top level). @internal */
@@ -279,6 +288,7 @@ export class Circuit {
 
   #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
     const { state, forced, retryAfter } = admission;
+    this.#rejections++;
     const error = createRejection(this.key, state, retryAfter, forced, this.#host.stackTraces);
     const emitter = this.#host.emitter;
     if (emitter.has('reject')) emitter.emit('reject', { key: this.key, state, forced, retryAfter });

@@ -83,6 +83,14 @@ export class Infuse {
     return circuit;
   }
 
+  /**
+   * True when this instance holds a circuit for `key` in memory now. A shared store also reports
+   * transitions of circuits other instances hold; this tells them apart without creating one.
+   */
+  has(key: string): boolean {
+    return this.#circuits.has(key);
+  }
+
   /** Keys of the circuits held in memory now (idle ones may have been dropped; see `maxCircuits`). */
   keys(): IterableIterator<string> {
     return this.#circuits.keys();

@@ -179,6 +179,7 @@ describe('infuse.snapshot()', () => {
       ['shared', 'open'],
     ]);
     expect(b.snapshot().map((status) => status.key)).toEqual(['shared']);
+    expect([b.has('shared'), b.has('only-a')]).toEqual([true, false]);
     await a.shutdown();
     expect(a.snapshot()).toEqual([]);
   });

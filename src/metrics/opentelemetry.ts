@@ -76,8 +76,8 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
  *
  * A circuit the registry drops (`maxCircuits`) is no longer observed and its cached attributes
  * are let go. The API has no way to remove a series of a synchronous instrument: with delta
- * temporality a dropped circuit's series simply end; with cumulative temporality the SDK keeps
- * exporting them, bounded by its cardinality limit (see the operating guide).
+ * temporality a dropped circuit's series end at the next export; with cumulative temporality the
+ * SDK keeps exporting them (see "Metrics" in the README for how to bound that).
  *
  * @example
  * ```ts

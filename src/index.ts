@@ -12,6 +12,7 @@ export type {
   InfuseOptions,
 } from './core/options.js';
 export type {
+  DropEvent,
   InfuseEvents,
   Listener,
   OutcomeEvent,
@@ -22,6 +23,7 @@ export type {
   CircuitMode,
   CircuitSnapshot,
   CircuitState,
+  CircuitStatus,
   ForcedMode,
   Outcome,
   TransitionReason,

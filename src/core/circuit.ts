@@ -61,6 +61,7 @@ export class Circuit {
   readonly #host: CircuitHost;
   readonly #resolved: ResolvedCircuit;
   #store: StoreCircuit;
+  #rejections = 0;
 
   /** @internal Use {@link Infuse.circuit}. */
   constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
@@ -83,6 +84,14 @@ export class Circuit {
   /** Consecutive failures counted so far. */
   get failCounter(): number {
     return this.#current().failures;
+  }
+
+  /**
+   * Calls this handle refused since it was created (in this process only; see
+   * {@link Infuse.snapshot}).
+   */
+  get rejections(): number {
+    return this.#rejections;
   }
 
   /** The options this circuit resolved to (exact key, pattern, or top level). @internal */
@@ -287,6 +296,7 @@ export class Circuit {
 
   #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
     const { state, forced, retryAfter } = admission;
+    this.#rejections++;
     const error = createRejection(this.key, state, retryAfter, forced, this.#host.stackTraces);
     const emitter = this.#host.emitter;
     if (emitter.has('reject')) emitter.emit('reject', { key: this.key, state, forced, retryAfter });

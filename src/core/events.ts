@@ -28,6 +28,15 @@ export interface RejectEvent {
   readonly retryAfter: number;
 }
 
+/**
+ * The registry let go of an idle circuit to stay within `maxCircuits`. The circuit was closed, not
+ * forced and had no call in flight; it starts afresh if its key is used again. Metrics drop the
+ * circuit's series on this event, which keeps their cardinality bounded.
+ */
+export interface DropEvent {
+  readonly key: string;
+}
+
 /** The events of {@link Infuse}, by name. */
 export interface InfuseEvents {
   /** A circuit changed state or forced mode, here or (with a shared store) in another process. */
@@ -42,6 +51,8 @@ export interface InfuseEvents {
   reject: RejectEvent;
   /** Something happened to the store itself (a shared backend went away or came back, bad data). */
   store: StoreEvent;
+  /** An idle circuit was dropped from memory (see `maxCircuits`). */
+  drop: DropEvent;
 }
 
 /** A listener of one {@link InfuseEvents} event. */
@@ -61,6 +72,7 @@ export class Emitter {
     abort: [],
     reject: [],
     store: [],
+    drop: [],
   };
   #observesOutcomes = false;
 

@@ -9,6 +9,7 @@ import {
   type InfuseOptions,
   type NormalizedOptions,
 } from './options.js';
+import type { CircuitStatus } from './types.js';
 
 /**
  * A registry of circuits that share one policy, one store and one set of listeners. Circuits are
@@ -90,9 +91,41 @@ export class Infuse {
     return circuit;
   }
 
+  /**
+   * True when this instance holds a circuit for `key` in memory now. A shared store also reports
+   * transitions of circuits other instances hold; this tells them apart without creating one.
+   */
+  has(key: string): boolean {
+    return this.#circuits.has(key);
+  }
+
   /** Keys of the circuits held in memory now (idle ones may have been dropped; see `maxCircuits`). */
   keys(): IterableIterator<string> {
     return this.#circuits.keys();
+  }
+
+  /**
+   * A plain picture of every circuit this instance holds in memory, in key order: state, forced
+   * mode, consecutive failures, failure-rate window counts, time of the last transition, time
+   * until an open circuit lets a trial call through, and the calls this process refused. Reading
+   * it changes nothing (an open circuit past its `resetTimeout` reports `retryAfter: 0` and stays
+   * open until a call arrives). Idle circuits dropped by `maxCircuits` are not listed.
+   *
+   * `retryAfter` is `Infinity` for a forced-open circuit, which `JSON.stringify` writes as `null`.
+   *
+   * @example
+   * ```ts
+   * for (const { key, mode, failures, retryAfter } of infuse.snapshot()) {
+   *   if (mode !== 'closed') console.log(`${key} is ${mode} (${failures} failures), retry in ${retryAfter} ms`);
+   * }
+   * ```
+   */
+  snapshot(): CircuitStatus[] {
+    const statuses: CircuitStatus[] = [];
+    for (const circuit of this.#circuits.values()) {
+      statuses.push({ ...circuit.snapshot(), rejections: circuit.rejections });
+    }
+    return statuses.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /**
@@ -152,6 +185,9 @@ export class Infuse {
   #sweep(keep: Circuit): void {
     const max = this.#options.maxCircuits;
     const circuits = this.#circuits;
+    // Listeners hear of drops after the loop, so that one that uses a circuit cannot reshape
+    // the map while it is being walked.
+    const dropped: string[] = [];
     let budget = circuits.size;
     for (const [key, circuit] of circuits) {
       if (circuits.size <= max || budget-- <= 0) break;
@@ -160,8 +196,11 @@ export class Infuse {
       if (!this.#store.forget(key)) {
         circuits.set(key, circuit);
         circuit[kSeq] = ++this.#seq;
+      } else {
+        dropped.push(key);
       }
     }
     this.#sweepAbove = circuits.size <= max ? max : circuits.size + Math.ceil(max / 10);
+    for (const key of dropped) this.#emitter.emit('drop', { key });
   }
 }

@@ -89,3 +89,16 @@ export interface CircuitSnapshot {
   /** Incremented on every transition; tells an old episode's outcomes from the current one's. */
   readonly generation: number;
 }
+
+/**
+ * One circuit as {@link Infuse.snapshot} reports it: the store's picture plus what this process
+ * counted itself.
+ */
+export interface CircuitStatus extends CircuitSnapshot {
+  /**
+   * Calls this process refused through the circuit since the circuit was created here (a circuit
+   * dropped as idle by `maxCircuits` starts again from 0). With a shared store, other processes
+   * count their own.
+   */
+  readonly rejections: number;
+}

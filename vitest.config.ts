@@ -7,7 +7,10 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 export default defineConfig({
   resolve: {
     // The README's examples import the package by name; in tests the name means the sources.
-    alias: [{ find: /^infuse-breaker$/, replacement: src('index.ts') }],
+    alias: [
+      { find: /^infuse-breaker$/, replacement: src('index.ts') },
+      { find: /^infuse-breaker\/(prometheus|opentelemetry)$/, replacement: src('metrics/$1.ts') },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -5,6 +5,8 @@ export default defineConfig({
     index: 'src/index.ts',
     prometheus: 'src/metrics/prometheus.ts',
     opentelemetry: 'src/metrics/opentelemetry.ts',
+    fetch: 'src/adapters/fetch.ts',
+    ky: 'src/adapters/ky.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,0 +1,235 @@
+import type { SettleInput } from '../core/circuit.js';
+import type { Infuse } from '../core/infuse.js';
+import { show } from '../core/options.js';
+import { guardAttempt, hostKey, outcomeUrl } from './shared.js';
+
+/** A WHATWG fetch: the global one, undici's, or any function with its signature. */
+export type FetchFunction = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Promise<Response>;
+
+/**
+ * What a custom `key` sees of a fetch call: the `Request` itself when fetch was given one and no
+ * init, otherwise an object with the same `url`, `method` and `headers` the request will have.
+ */
+export interface FetchRequest {
+  /** Absolute URL, as `Request.url` writes it. */
+  readonly url: string;
+  /** HTTP method, upper case. */
+  readonly method: string;
+  readonly headers: Headers;
+}
+
+/**
+ * The request header that sends one request past the breaker: `1` or `true` bypasses, `0` or
+ * `false` does not. The header is removed before the request is sent.
+ */
+export const INFUSE_BYPASS_HEADER = 'x-infuse-bypass';
+
+/** The fetch `init` property that sends one request past the breaker; removed before sending. */
+export const INFUSE_BYPASS_OPTION = 'infuseBypass';
+
+/** One guarded attempt, as an abort judge sees it. @internal */
+export interface FetchAttempt<Context> {
+  readonly input: string | URL | Request;
+  readonly init: RequestInit | undefined;
+  /** `performance.now()` when the attempt was handed to the guard. */
+  readonly started: number;
+  /** What the caller of the guarded fetch passed along for the judge. */
+  readonly context: Context | undefined;
+}
+
+/** A guarded fetch; `context` reaches the abort judge. @internal */
+export type GuardedFetch<Context> = (
+  input: string | URL | Request,
+  init?: RequestInit,
+  context?: Context,
+) => Promise<Response>;
+
+/** How one guarded fetch is set up. @internal */
+export interface FetchGuard<Context> {
+  readonly infuse: Infuse;
+  readonly key: ((request: FetchRequest) => string) | null;
+  /** Returns the fetch to call; called once per attempt so a replaced global is seen. */
+  readonly fetch: () => FetchFunction;
+  /**
+   * Decides, for an attempt whose signal was aborted with anything but a `TimeoutError`, whether
+   * the caller aborted it (it counts as nothing) or the client did (a timeout: a failure).
+   * Without it, every such abort is the caller's.
+   */
+  readonly callerAborted?: (attempt: FetchAttempt<Context>) => boolean;
+}
+
+/**
+ * Builds a fetch that sends each call through the circuit of its host: an open circuit rejects
+ * with `CircuitBreakerError` before the inner fetch is called; otherwise the outcome is counted
+ * and the inner fetch's response or rejection is handed back unchanged. @internal
+ */
+export function guardFetch<Context = never>(guard: FetchGuard<Context>): GuardedFetch<Context> {
+  return async function infusedFetch(input, init, context) {
+    let request: string | URL | Request = input;
+    let options = init;
+    let bypass = false;
+    if (options !== undefined && INFUSE_BYPASS_OPTION in options) {
+      const { [INFUSE_BYPASS_OPTION]: flag, ...rest } = options;
+      if (flag !== undefined && typeof flag !== 'boolean') {
+        throw new TypeError(
+          `infuse-breaker: fetch option "${INFUSE_BYPASS_OPTION}" must be a boolean; got ${show(flag)}`,
+        );
+      }
+      bypass = flag === true;
+      options = rest;
+    }
+    const headers = options?.headers ?? (isRequest(request) ? request.headers : undefined);
+    const header = headers === undefined ? null : headerValue(headers, INFUSE_BYPASS_HEADER);
+    if (header !== null) {
+      bypass = parseBypassHeader(header) || bypass;
+      [request, options] = withoutBypassHeader(request, options);
+    }
+    const send = guard.fetch();
+    if (bypass) return send(request, options);
+
+    const url = parseUrl(request);
+    // fetch itself rejects a URL it cannot parse, or one with credentials, before sending anything:
+    // not the host's doing, so it is neither checked nor counted.
+    if (url === null || url.username !== '' || url.password !== '') return send(request, options);
+    const method = (options?.method ?? (isRequest(request) ? request.method : 'GET')).toUpperCase();
+    const key =
+      guard.key === null ? hostKey(url) : customKey(guard.key, request, options, url, method);
+    const attempt: FetchAttempt<Context> = {
+      input: request,
+      init: options,
+      started: performance.now(),
+      context,
+    };
+    const shown = outcomeUrl(url);
+    return guardAttempt(
+      guard.infuse.circuit(key),
+      () => send(attempt.input, attempt.init),
+      (result) => {
+        if ('value' in result) return { status: result.value.status, method, url: shown };
+        const settled: { -readonly [K in keyof SettleInput]: SettleInput[K] } = {
+          error: result.error,
+          method,
+          url: shown,
+        };
+        const aborted = abortedByCaller(guard, attempt, result.error);
+        if (aborted !== undefined) settled.aborted = aborted;
+        return settled;
+      },
+    );
+  };
+}
+
+/**
+ * True when the caller aborted the attempt, false when the rejection is a timeout or the client's
+ * own abort, undefined when the signal says nothing (the core's default then applies).
+ */
+function abortedByCaller<Context>(
+  guard: FetchGuard<Context>,
+  attempt: FetchAttempt<Context>,
+  error: unknown,
+): boolean | undefined {
+  // AbortSignal.timeout() and clients' timeouts reject with a TimeoutError: a failure of the host.
+  if (isTimeoutError(error)) return false;
+  const signal = signalOf(attempt);
+  if (signal === null || !signal.aborted) return undefined;
+  if (isTimeoutError(signal.reason)) return false;
+  return guard.callerAborted === undefined ? true : guard.callerAborted(attempt);
+}
+
+function isTimeoutError(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'TimeoutError'
+  );
+}
+
+function signalOf({ input, init }: FetchAttempt<unknown>): AbortSignal | null {
+  if (init?.signal !== undefined) return init.signal;
+  return isRequest(input) ? input.signal : null;
+}
+
+/** A Request from any realm (undici's, the global one, a polyfill's); URL objects have no method. */
+export function isRequest(value: unknown): value is Request {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { url?: unknown }).url === 'string' &&
+    typeof (value as { method?: unknown }).method === 'string'
+  );
+}
+
+function parseUrl(input: string | URL | Request): URL | null {
+  if (input instanceof URL) return input;
+  const href = isRequest(input) ? input.url : input;
+  // Browsers resolve a relative URL against the page; Node's fetch accepts absolute URLs only.
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  return URL.canParse(href, base) ? new URL(href, base) : null;
+}
+
+function customKey(
+  key: (request: FetchRequest) => string,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  url: URL,
+  method: string,
+): string {
+  const request: FetchRequest =
+    isRequest(input) && init === undefined
+      ? input
+      : {
+          url: url.href,
+          method,
+          headers: new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined)),
+        };
+  const value: unknown = key(request);
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(
+      `infuse-breaker: option "key" must return a non-empty string; got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Reads one header from any HeadersInit without building a Headers object for the common shapes. */
+function headerValue(headers: HeadersInit, name: string): string | null {
+  if (headers instanceof Headers) return headers.get(name);
+  if (Array.isArray(headers) || Symbol.iterator in headers) return new Headers(headers).get(name);
+  for (const field of Object.keys(headers)) {
+    if (field.length === name.length && field.toLowerCase() === name) {
+      return headers[field] ?? null;
+    }
+  }
+  return null;
+}
+
+function parseBypassHeader(value: string): boolean {
+  const normalized = value.trim().toLowerCase();
+  if (normalized === '1' || normalized === 'true') return true;
+  if (normalized === '0' || normalized === 'false') return false;
+  throw new TypeError(
+    `infuse-breaker: header "${INFUSE_BYPASS_HEADER}" must be "1", "true", "0" or "false"; got ${show(value)}`,
+  );
+}
+
+/** The same request without the bypass header, which is meant for the breaker, not the host. */
+function withoutBypassHeader(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): [string | URL | Request, RequestInit | undefined] {
+  if (init?.headers !== undefined) {
+    const headers = new Headers(init.headers);
+    headers.delete(INFUSE_BYPASS_HEADER);
+    return [input, { ...init, headers }];
+  }
+  const request = input as Request;
+  const headers = new Headers(request.headers);
+  headers.delete(INFUSE_BYPASS_HEADER);
+  // A new Request rather than editing the caller's: a Request may be sent again later.
+  const copy: RequestInit & { duplex?: 'half' } = { headers };
+  if (request.body !== null) copy.duplex = 'half';
+  return [new Request(request, copy), init];
+}

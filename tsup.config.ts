@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    axios: 'src/adapters/axios.ts',
+    got: 'src/adapters/got.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   // One copy of the core shared by every subpath, in both formats: an Infuse made

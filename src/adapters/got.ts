@@ -63,7 +63,8 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       context[slot] = call;
       return call.watch(next(options) as StreamLike);
     }
-    return GotCall.run(circuit, options, url, slot, next);
+    const link: CancelLink = { inner: null, requested: false };
+    return keepCancel(GotCall.run(circuit, options, url, slot, next, link), link);
   }) as unknown as HandlerFunction;
 
   const hooks: Partial<Hooks> = {
@@ -137,6 +138,7 @@ class GotCall {
     url: URL,
     slot: symbol,
     next: (options: Options) => unknown,
+    link: CancelLink,
   ): Promise<unknown> {
     // Inside the async function, so that a throwing `key` rejects the call instead of throwing.
     const call = new GotCall(circuit(), options.method, url, false);
@@ -144,7 +146,10 @@ class GotCall {
     (options.context as Context)[slot] = call;
     let result: unknown;
     try {
-      result = await next(options);
+      const inner = next(options) as Promise<unknown> & { cancel?: () => void };
+      link.inner = inner;
+      if (link.requested) inner.cancel?.();
+      result = await inner;
     } catch (error) {
       call.done = true;
       // An abort skips every hook: this is where its permit is given back.
@@ -202,6 +207,34 @@ class GotCall {
     const aborted = name === 'AbortError' || name === 'CancelError';
     return attemptSettle(method, url, undefined, { error: ending, aborted });
   }
+}
+
+/** got 14's promise, once the handler has asked for it, and whether `cancel()` came first. */
+interface CancelLink {
+  inner: { cancel?: () => void } | null;
+  requested: boolean;
+}
+
+/**
+ * got 14 assigns its promise's `cancel` to a handler's promise, where p-cancelable's method no
+ * longer finds its private state and throws. The assignment lands in a setter instead, and
+ * `cancel()` reaches got's own promise (or cancels it as soon as there is one). got 16 has no
+ * `cancel()`, assigns nothing, and `cancel` stays undefined.
+ */
+function keepCancel<P extends Promise<unknown>>(promise: P, link: CancelLink): P {
+  let offered = false;
+  const cancel = () => {
+    link.requested = true;
+    link.inner?.cancel?.();
+  };
+  Reflect.defineProperty(promise, 'cancel', {
+    configurable: true,
+    get: () => (offered ? cancel : undefined),
+    set: () => {
+      offered = true;
+    },
+  });
+  return promise;
 }
 
 function field(value: unknown, name: string): unknown {

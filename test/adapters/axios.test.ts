@@ -1,17 +1,17 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { infuseAxios, type InfuseAxiosOptions } from '../../src/adapters/axios.js';
 import { CircuitBreakerError, Infuse } from '../../src/index.js';
 import {
   MOCK,
-  mocks,
   networkError,
   record,
-  refusedOrigin,
   rejection,
   respondWith,
-  startUpstream,
+  expectStatusPredicate,
+  useMocks,
+  useUpstreams,
   type Upstream,
 } from './helpers-axios-got.js';
 
@@ -31,30 +31,19 @@ function client(
 }
 
 describe('infuseAxios against a real upstream', () => {
-  let up: Upstream;
-  let other: Upstream;
-  let refused: string;
-  beforeAll(async () => {
-    up = await startUpstream();
-    other = await startUpstream();
-    refused = await refusedOrigin();
-  });
-  afterAll(async () => {
-    await up.close();
-    await other.close();
-  });
+  const net = useUpstreams();
 
   it.each(['before', 'after'] as const)(
     'an open circuit rejects before anything is sent, and axios-retry registered %s does not retry it',
     async (order) => {
       const { api, infuse } = client({ failMax: 1 }, { order, retries: 3 });
       const events = record(infuse);
-      await infuse.circuit(up.host).open();
-      const seen = up.seen.length;
-      const error = await rejection(api.get(`${up.origin}/ok`));
+      await infuse.circuit(net.up.host).open();
+      const seen = net.up.seen.length;
+      const error = await rejection(api.get(`${net.up.origin}/ok`));
       expect(error).toBeInstanceOf(CircuitBreakerError);
-      expect((error as CircuitBreakerError).key).toBe(up.host);
-      expect(up.seen.length).toBe(seen);
+      expect((error as CircuitBreakerError).key).toBe(net.up.host);
+      expect(net.up.seen.length).toBe(seen);
       expect(events.verdicts()).toEqual(['reject']);
     },
   );
@@ -64,10 +53,10 @@ describe('infuseAxios against a real upstream', () => {
     async (order) => {
       const { api, infuse } = client({ failMax: 2 }, { order, retries: 5 });
       const events = record(infuse);
-      const seen = up.seen.length;
-      const error = await rejection(api.get(`${up.origin}/status/503`));
+      const seen = net.up.seen.length;
+      const error = await rejection(api.get(`${net.up.origin}/status/503`));
       expect(error).toBeInstanceOf(CircuitBreakerError);
-      expect(up.seen.length - seen).toBe(2);
+      expect(net.up.seen.length - seen).toBe(2);
       expect(events.verdicts()).toEqual(['failure', 'failure', 'reject']);
     },
   );
@@ -80,19 +69,19 @@ describe('infuseAxios against a real upstream', () => {
     async (_name, cancellable) => {
       const { api, infuse } = client({ failMax: 1 });
       const events = record(infuse);
-      const circuit = infuse.circuit(up.host);
+      const circuit = infuse.circuit(net.up.host);
       await circuit.halfOpen();
       const config: AxiosRequestConfig = {};
       const cancel = cancellable(config);
-      const trial = rejection(api.get(`${up.origin}/slow/10000`, config));
-      await up.nextRequest();
+      const trial = rejection(api.get(`${net.up.origin}/slow/10000`, config));
+      await net.up.nextRequest();
       cancel();
       const error = await trial;
       expect(axios.isCancel(error)).toBe(true);
       expect(events.verdicts()).toEqual(['aborted']);
       expect(circuit.state).toBe('half-open');
       // The permit came back: the next call is the trial, and it closes the circuit.
-      await expect(api.get(`${up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
+      await expect(api.get(`${net.up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
       expect(events.verdicts()).toEqual(['aborted', 'success']);
       expect(circuit.state).toBe('closed');
     },
@@ -100,19 +89,21 @@ describe('infuseAxios against a real upstream', () => {
 
   it('an abort in the closed state leaves the failure count alone', async () => {
     const { api, infuse } = client({ failMax: 3 });
-    await rejection(api.get(`${up.origin}/status/500`));
+    await rejection(api.get(`${net.up.origin}/status/500`));
     const controller = new AbortController();
-    const pending = rejection(api.get(`${up.origin}/slow/10000`, { signal: controller.signal }));
-    await up.nextRequest();
+    const pending = rejection(
+      api.get(`${net.up.origin}/slow/10000`, { signal: controller.signal }),
+    );
+    await net.up.nextRequest();
     controller.abort();
     await pending;
-    expect(infuse.circuit(up.host).failCounter).toBe(1);
+    expect(infuse.circuit(net.up.host).failCounter).toBe(1);
   });
 
   it('an axios timeout is a failure, told apart from a caller abort', async () => {
     const { api, infuse } = client({ failMax: 5 });
     const events = record(infuse);
-    const error = await rejection(api.get(`${up.origin}/slow/10000`, { timeout: 50 }));
+    const error = await rejection(api.get(`${net.up.origin}/slow/10000`, { timeout: 50 }));
     expect(error).toBeInstanceOf(AxiosError);
     expect((error as AxiosError).code).toBe('ECONNABORTED');
     expect(events.verdicts()).toEqual(['failure']);
@@ -123,36 +114,36 @@ describe('infuseAxios against a real upstream', () => {
     const { api, infuse } = client({ failMax: 5 });
     const events = record(infuse);
     const error = await rejection(
-      api.get(`${up.origin}/slow/10000`, { signal: AbortSignal.timeout(50) }),
+      api.get(`${net.up.origin}/slow/10000`, { signal: AbortSignal.timeout(50) }),
     );
     expect(axios.isCancel(error)).toBe(true);
     expect(events.verdicts()).toEqual(['failure']);
   });
 
   it('hosts are independent, and per-host circuits options apply', async () => {
-    const refusedHost = new URL(refused).host;
+    const refusedHost = new URL(net.refused).host;
     const { api, infuse } = client({ failMax: 3, circuits: { [refusedHost]: { failMax: 1 } } });
-    const refusedError = await rejection(api.get(`${refused}/ok`));
+    const refusedError = await rejection(api.get(`${net.refused}/ok`));
     expect((refusedError as AxiosError).code).toBe('ECONNREFUSED');
     expect(infuse.circuit(refusedHost).state).toBe('open');
-    await expect(api.get(`${refused}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+    await expect(api.get(`${net.refused}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
 
     // The other host, on the same instance, keeps its own count and its own failMax.
-    await rejection(api.get(`${up.origin}/reset`));
-    await rejection(api.get(`${up.origin}/status/502`));
-    expect(infuse.circuit(up.host).state).toBe('closed');
-    await expect(api.get(`${other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
-    await rejection(api.get(`${up.origin}/status/502`));
-    expect(infuse.circuit(up.host).state).toBe('open');
-    await expect(api.get(`${other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
+    await rejection(api.get(`${net.up.origin}/reset`));
+    await rejection(api.get(`${net.up.origin}/status/502`));
+    expect(infuse.circuit(net.up.host).state).toBe('closed');
+    await expect(api.get(`${net.other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
+    await rejection(api.get(`${net.up.origin}/status/502`));
+    expect(infuse.circuit(net.up.host).state).toBe('open');
+    await expect(api.get(`${net.other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
   });
 
   it.each([
     ['a 500 response', (u: Upstream) => `${u.origin}/status/500`],
     ['a reset connection', (u: Upstream) => `${u.origin}/reset`],
-    ['a refused connection', () => refused + '/ok'],
+    ['a refused connection', () => `${net.refused}/ok`],
   ])('the caller gets axios’ own error for %s, unchanged', async (_name, target) => {
-    const url = target(up);
+    const url = target(net.up);
     const plain = await rejection(axios.get(url));
     const { api } = client({ failMax: 10 });
     const guarded = await rejection(api.get(url));
@@ -167,27 +158,27 @@ describe('infuseAxios against a real upstream', () => {
   it('infuseBypass sends a request past an open circuit, uncounted', async () => {
     const { api, infuse } = client({ failMax: 1 });
     const events = record(infuse);
-    await infuse.circuit(up.host).open();
-    const seen = up.seen.length;
-    await expect(api.get(`${up.origin}/ok`, { infuseBypass: true })).resolves.toMatchObject({
+    await infuse.circuit(net.up.host).open();
+    const seen = net.up.seen.length;
+    await expect(api.get(`${net.up.origin}/ok`, { infuseBypass: true })).resolves.toMatchObject({
       status: 200,
     });
-    expect(up.seen.length).toBe(seen + 1);
+    expect(net.up.seen.length).toBe(seen + 1);
     expect(events.verdicts()).toEqual([]);
   });
 
   it('a per-request adapter is guarded too', async () => {
     const { api, infuse } = client({ failMax: 1 });
     const events = record(infuse);
-    await expect(api.get(`${up.origin}/status/500`, { adapter: 'fetch' })).rejects.toBeInstanceOf(
-      AxiosError,
-    );
+    await expect(
+      api.get(`${net.up.origin}/status/500`, { adapter: 'fetch' }),
+    ).rejects.toBeInstanceOf(AxiosError);
     expect(events.verdicts()).toEqual(['failure']);
-    const seen = up.seen.length;
-    await expect(api.get(`${up.origin}/ok`, { adapter: 'fetch' })).rejects.toBeInstanceOf(
+    const seen = net.up.seen.length;
+    await expect(api.get(`${net.up.origin}/ok`, { adapter: 'fetch' })).rejects.toBeInstanceOf(
       CircuitBreakerError,
     );
-    expect(up.seen.length).toBe(seen);
+    expect(net.up.seen.length).toBe(seen);
   });
 
   it('detach() gives the instance its adapter back', async () => {
@@ -195,21 +186,19 @@ describe('infuseAxios against a real upstream', () => {
     const original = api.defaults.adapter;
     const handle = infuseAxios(api, { failMax: 1 });
     expect(api.defaults.adapter).not.toBe(original);
-    await handle.infuse.circuit(up.host).open();
-    await expect(api.get(`${up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+    await handle.infuse.circuit(net.up.host).open();
+    await expect(api.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
     handle.detach();
     expect(api.defaults.adapter).toBe(original);
-    await expect(api.get(`${up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
-    await expect(api.get(`${up.origin}/ok`, { adapter: 'http' })).resolves.toMatchObject({
+    await expect(api.get(`${net.up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
+    await expect(api.get(`${net.up.origin}/ok`, { adapter: 'http' })).resolves.toMatchObject({
       status: 200,
     });
   });
 });
 
 describe('infuseAxios response shapes (msw)', () => {
-  beforeAll(() => mocks.listen({ onUnhandledRequest: 'error' }));
-  afterEach(() => mocks.resetHandlers());
-  afterAll(() => mocks.close());
+  useMocks();
 
   it.each(['before', 'after'] as const)(
     'each attempt counts once, retries included (axios-retry %s)',
@@ -266,18 +255,7 @@ describe('infuseAxios response shapes (msw)', () => {
       config,
     );
     const events = record(infuse);
-    respondWith('/501', 501);
-    respondWith('/503', 503);
-    await api.get(`${MOCK}/501`).catch(() => undefined);
-    await api.get(`${MOCK}/503`).catch(() => undefined);
-    expect(events.verdicts()).toEqual(['excluded', 'failure']);
-    expect(events.all[0]!.outcome).toEqual({
-      key: 'api.test',
-      status: 501,
-      method: 'GET',
-      url: 'http://api.test/501',
-      duration: expect.any(Number),
-    });
+    await expectStatusPredicate((url) => api.get(url), events);
   });
 
   it('keys by the host of baseURL + url, as WHATWG URL writes it, without credentials or query', async () => {

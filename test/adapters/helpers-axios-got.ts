@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Infuse, Outcome, Verdict } from '../../src/index.js';
 
 /** A real local HTTP server on port 0 that counts the requests it sees. */
@@ -64,6 +65,28 @@ export async function startUpstream(): Promise<Upstream> {
   };
 }
 
+/** Two upstreams and a refused origin, started before the suite's tests and closed after them. */
+export interface Upstreams {
+  up: Upstream;
+  other: Upstream;
+  refused: string;
+}
+
+/** Registers `beforeAll`/`afterAll` hooks that start and stop {@link Upstreams}. */
+export function useUpstreams(): Upstreams {
+  const hosts = {} as Upstreams;
+  beforeAll(async () => {
+    hosts.up = await startUpstream();
+    hosts.other = await startUpstream();
+    hosts.refused = await refusedOrigin();
+  });
+  afterAll(async () => {
+    await hosts.up.close();
+    await hosts.other.close();
+  });
+  return hosts;
+}
+
 /** An origin nobody listens on: connections to it are refused. */
 export async function refusedOrigin(): Promise<string> {
   const server = createServer();
@@ -78,8 +101,15 @@ export async function refusedOrigin(): Promise<string> {
 /** The msw origin the response-shape tests use; nothing listens there, msw answers. */
 export const MOCK = 'http://api.test';
 
-/** An msw server; each suite starts it in `beforeAll` and stops it in `afterAll`. */
+/** An msw server, listening while a suite that called {@link useMocks} runs. */
 export const mocks = setupServer();
+
+/** Registers hooks that run {@link mocks} for the suite, forgetting each test's handlers after it. */
+export function useMocks(): void {
+  beforeAll(() => mocks.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => mocks.resetHandlers());
+  afterAll(() => mocks.close());
+}
 
 /**
  * Answers `GET|POST <MOCK><path>` with the given statuses in turn (the last one repeats), counting
@@ -130,6 +160,29 @@ export function record(infuse: Infuse): {
     all,
     verdicts: (key) => all.filter((r) => key === undefined || r.key === key).map((r) => r.verdict),
   };
+}
+
+/**
+ * Sends `GET <MOCK>/501` and `GET <MOCK>/503` through `send`, for a client whose Infuse excludes
+ * `(outcome) => outcome.status === 501`, and checks what that predicate saw: the same Outcome
+ * whichever client sent it, and whether or not the client threw.
+ */
+export async function expectStatusPredicate(
+  send: (url: string) => Promise<unknown>,
+  events: ReturnType<typeof record>,
+): Promise<void> {
+  respondWith('/501', 501);
+  respondWith('/503', 503);
+  await send(`${MOCK}/501`).catch(() => undefined);
+  await send(`${MOCK}/503`).catch(() => undefined);
+  expect(events.verdicts()).toEqual(['excluded', 'failure']);
+  expect(events.all[0]!.outcome).toEqual({
+    key: 'api.test',
+    status: 501,
+    method: 'GET',
+    url: 'http://api.test/501',
+    duration: expect.any(Number),
+  });
 }
 
 /** Waits for a promise to reject and returns what it rejected with. */

@@ -17,7 +17,7 @@ import {
 export type InfuseGotOptions = AdapterOptions<Options>;
 
 /** The `context` field that sends one request past the breaker: `{ context: { infuseBypass: true } }`. */
-export const GOT_BYPASS = 'infuseBypass';
+const GOT_BYPASS = 'infuseBypass';
 
 type Context = Record<string | symbol, unknown>;
 

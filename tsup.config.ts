@@ -7,6 +7,8 @@ export default defineConfig({
     opentelemetry: 'src/metrics/opentelemetry.ts',
     fetch: 'src/adapters/fetch.ts',
     ky: 'src/adapters/ky.ts',
+    axios: 'src/adapters/axios.ts',
+    got: 'src/adapters/got.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

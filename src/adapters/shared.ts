@@ -74,3 +74,36 @@ export async function guardAttempt<T>(
   await permit.settle(describe({ value }));
   return value;
 }
+
+/**
+ * Parses a request URL; a relative one resolves against the page's location where there is one
+ * (browsers). Null when it cannot be parsed: the client will report that itself.
+ */
+export function parseUrl(url: string): URL | null {
+  try {
+    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What an adapter settles for one HTTP attempt. A response is judged by its status alone, whether
+ * or not the client threw on it, so that one predicate sees the same Outcome from every client;
+ * `thrown` is for attempts that ended without a usable response (network error, timeout, abort).
+ */
+export function attemptSettle(
+  method: string,
+  url: string | undefined,
+  status: number | undefined,
+  thrown?: { readonly error: unknown; readonly aborted?: boolean },
+): SettleInput {
+  const input: { -readonly [K in keyof SettleInput]: SettleInput[K] } = { method };
+  if (url !== undefined) input.url = url;
+  if (status !== undefined) input.status = status;
+  if (thrown !== undefined) {
+    input.error = thrown.error;
+    if (thrown.aborted !== undefined) input.aborted = thrown.aborted;
+  }
+  return input;
+}

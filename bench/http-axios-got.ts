@@ -1,0 +1,128 @@
+// Requests per second through axios and got, with and without the infuse-breaker adapter, against
+// a local keep-alive HTTP server with 64 requests in flight.
+//
+//   npx tsx bench/http-axios-got.ts [--rounds 7] [--duration 3000] [--inflight 64]
+//
+// The server runs in a child process so that it does not share the client's event loop. Each
+// round runs every variant once, in a rotated order, for `duration` ms; the table shows the median
+// over the rounds (after one warm-up round that is not counted) and the ratio with/without.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent } from 'node:http';
+import { parseArgs } from 'node:util';
+import axios from 'axios';
+import got from 'got';
+import { infuseAxios } from '../src/adapters/axios.js';
+import { infuseGot } from '../src/adapters/got.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    duration: { type: 'string', default: '3000' },
+    inflight: { type: 'string', default: '64' },
+    server: { type: 'boolean', default: false },
+  },
+});
+
+if (values.server) {
+  await serve();
+} else {
+  await main(Number(values.rounds), Number(values.duration), Number(values.inflight));
+}
+
+/** The upstream: 200 with a small body, keep-alive; tells its parent the port. */
+async function serve(): Promise<void> {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('ok');
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.send?.(typeof address === 'object' && address !== null ? address.port : 0);
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+type Send = () => Promise<unknown>;
+
+async function main(rounds: number, duration: number, inflight: number): Promise<void> {
+  for (const [name, value] of [
+    ['rounds', rounds],
+    ['duration', duration],
+    ['inflight', inflight],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`--${name} must be a positive integer`);
+  }
+  const child: ChildProcess = fork(new URL(import.meta.url).pathname, ['--server'], {
+    execArgv: process.execArgv,
+  });
+  const [port] = (await once(child, 'message')) as [number];
+  const url = `http://127.0.0.1:${port}/`;
+  const agent = new Agent({ keepAlive: true, maxSockets: inflight });
+
+  const plainAxios = axios.create({ httpAgent: agent });
+  const guardedAxios = axios.create({ httpAgent: agent });
+  infuseAxios(guardedAxios);
+  const plainGot = got.extend({ agent: { http: agent }, retry: { limit: 0 } });
+  const guardedGot = plainGot.extend(infuseGot());
+
+  const variants: [client: string, adapter: boolean, send: Send][] = [
+    ['axios', false, () => plainAxios.get(url)],
+    ['axios', true, () => guardedAxios.get(url)],
+    ['got', false, () => plainGot(url)],
+    ['got', true, () => guardedGot(url)],
+  ];
+  const results = new Map<string, number[]>();
+  console.log(
+    `node ${process.version}, axios ${axios.VERSION}, got 14; ${inflight} in flight, ` +
+      `${rounds} rounds of ${duration} ms per variant (+1 warm-up)`,
+  );
+  for (let round = 0; round <= rounds; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const [client, adapter, send] = variants[(i + round) % variants.length]!;
+      const rps = await measure(send, duration, inflight);
+      if (round === 0) continue;
+      const id = `${client}|${adapter}`;
+      results.set(id, [...(results.get(id) ?? []), rps]);
+    }
+    if (round > 0) process.stderr.write(`round ${round}/${rounds} done\n`);
+  }
+  agent.destroy();
+  child.disconnect();
+
+  const rows = ['axios', 'got'].map((client) => {
+    const without = median(results.get(`${client}|false`)!);
+    const withAdapter = median(results.get(`${client}|true`)!);
+    return {
+      client,
+      'without (req/s)': Math.round(without),
+      'with adapter (req/s)': Math.round(withAdapter),
+      ratio: `${((withAdapter / without) * 100).toFixed(1)}%`,
+    };
+  });
+  console.table(rows);
+}
+
+/** Completed requests per second while `inflight` loops send back to back for `duration` ms. */
+async function measure(send: Send, duration: number, inflight: number): Promise<number> {
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + duration;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      await send();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, loop));
+  return done / ((performance.now() - started) / 1000);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

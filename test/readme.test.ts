@@ -1,11 +1,14 @@
 /**
  * The README's examples work when pasted: every ```ts block that imports from 'infuse-breaker'
  * runs here as its own module (the package name resolves to the sources, see vitest.config.ts).
- * A block that needs something the test cannot give (a real database) says `// not runnable`.
+ * Requests to *.example.com are answered by msw, so nothing leaves the machine. A block that needs
+ * something the test cannot give (a NestJS application) says `// not runnable`.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -16,9 +19,17 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
   );
 const dir = `${root}.tmp/readme`;
 
+const upstream = setupServer(
+  http.all(/^https?:\/\/([a-z]+\.)*example\.com\//, () => HttpResponse.json({ ok: true })),
+);
+
 describe('README examples', () => {
   mkdirSync(dir, { recursive: true });
+  beforeAll(() => {
+    upstream.listen({ onUnhandledRequest: 'error' });
+  });
   afterAll(() => {
+    upstream.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,7 +1,8 @@
-// Requests per second through axios and got, with and without the infuse-breaker adapter, against
-// a local keep-alive HTTP server with 64 requests in flight.
+// npm run bench:http — requests per second through axios, ky, got and fetch, each with and without
+// the infuse-breaker adapter, against a local keep-alive HTTP server with 64 requests in flight,
+// in one run.
 //
-//   npx tsx bench/http-axios-got.ts [--rounds 7] [--duration 3000] [--inflight 64]
+//   npm run bench:http -- [--rounds 7] [--duration 3000] [--inflight 64]
 //
 // The server runs in a child process so that it does not share the client's event loop. Each
 // round runs every variant once, in a rotated order, for `duration` ms; the table shows the median
@@ -12,8 +13,12 @@ import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
 import axios from 'axios';
 import got from 'got';
+import ky from 'ky';
 import { infuseAxios } from '../src/adapters/axios.js';
+import { infuseFetch } from '../src/adapters/fetch.js';
 import { infuseGot } from '../src/adapters/got.js';
+import { infuseKy } from '../src/adapters/ky.js';
+import { machine } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,16 +74,26 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   const plainGot = got.extend({ agent: { http: agent }, retry: { limit: 0 } });
   const guardedGot = plainGot.extend(infuseGot());
 
+  // fetch and ky use undici's global dispatcher, which keeps connections alive by itself.
+  const guardedFetch = infuseFetch();
+  const plainKy = ky.extend({ retry: 0 });
+  const guardedKy = plainKy.extend(infuseKy());
+
   const variants: [client: string, adapter: boolean, send: Send][] = [
     ['axios', false, () => plainAxios.get(url)],
     ['axios', true, () => guardedAxios.get(url)],
+    ['ky', false, () => plainKy.get(url).arrayBuffer()],
+    ['ky', true, () => guardedKy.get(url).arrayBuffer()],
     ['got', false, () => plainGot(url)],
     ['got', true, () => guardedGot(url)],
+    ['fetch', false, () => fetch(url).then((r) => r.arrayBuffer())],
+    ['fetch', true, () => guardedFetch(url).then((r) => r.arrayBuffer())],
   ];
   const results = new Map<string, number[]>();
+  console.log(`machine: ${machine()}`);
   console.log(
-    `node ${process.version}, axios ${axios.VERSION}, got 14; ${inflight} in flight, ` +
-      `${rounds} rounds of ${duration} ms per variant (+1 warm-up)`,
+    `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight, ` +
+      `${rounds} rounds of ${duration} ms per variant (+1 warm-up), median of rounds\n`,
   );
   for (let round = 0; round <= rounds; round++) {
     for (let i = 0; i < variants.length; i++) {
@@ -93,17 +108,14 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   agent.destroy();
   child.disconnect();
 
-  const rows = ['axios', 'got'].map((client) => {
+  console.log('| client | without adapter (req/s) | with adapter (req/s) | with / without |');
+  console.log('|---|---:|---:|---:|');
+  for (const client of ['axios', 'ky', 'got', 'fetch']) {
     const without = median(results.get(`${client}|false`)!);
     const withAdapter = median(results.get(`${client}|true`)!);
-    return {
-      client,
-      'without (req/s)': Math.round(without),
-      'with adapter (req/s)': Math.round(withAdapter),
-      ratio: `${((withAdapter / without) * 100).toFixed(1)}%`,
-    };
-  });
-  console.table(rows);
+    const ratio = ((withAdapter / without) * 100).toFixed(1);
+    console.log(`| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${ratio}% |`);
+  }
 }
 
 /** Completed requests per second while `inflight` loops send back to back for `duration` ms. */

@@ -106,15 +106,16 @@ for (const { major, skip, load } of majors) {
           expect(infuse.circuit(net.up.host).state).toBe('closed');
         });
 
+      // Options are made when the test runs: a signal made at collection has timed out by then.
       it.each([
-        ['timeout.request', { timeout: { request: 50 } }],
-        ['AbortSignal.timeout()', { signal: AbortSignal.timeout(50) }],
-      ] as [string, OptionsInit][])(
+        ['timeout.request', () => ({ timeout: { request: 50 } })],
+        ['AbortSignal.timeout()', () => ({ signal: AbortSignal.timeout(50) })],
+      ] as [string, () => OptionsInit][])(
         'a timeout (%s) is a failure, told apart from a caller abort',
         async (_name, options) => {
           const { client: api, events } = client({ failMax: 5 }, { retry: { limit: 0 } });
           const error = await rejectionOf(
-            api(`${net.up.origin}/slow/10000`, options) as Promise<unknown>,
+            api(`${net.up.origin}/slow/10000`, options()) as Promise<unknown>,
           );
           expect(error).toMatchObject({ name: 'TimeoutError' });
           expect(events.verdicts()).toEqual(['failure']);

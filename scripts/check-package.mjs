@@ -13,8 +13,8 @@ try {
   });
   const tarball = join(dir, JSON.parse(out)[0].filename);
   run('npx', ['--no-install', 'publint', '--strict', tarball]);
-  // ESM-only peers (ky, got) cannot be required from CommonJS; their subpaths ship ESM only, which
-  // attw reports as a CJS resolution problem that does not apply.
+  // Every subpath ships both formats. ky and got are ESM-only peers, so the ky and got subpaths
+  // load neither client (got's adapter imports only its types); their CJS builds load fine.
   run('npx', ['--no-install', 'attw', tarball, '--profile', 'node16']);
 } finally {
   rmSync(dir, { recursive: true, force: true });

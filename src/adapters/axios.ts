@@ -12,6 +12,8 @@ import {
   attemptSettle,
   guardAttempt,
   hostKey,
+  INFUSE_BYPASS_OPTION,
+  isTimeoutError,
   outcomeUrl,
   parseUrl,
   resolveAdapter,
@@ -84,7 +86,7 @@ export function infuseAxios(
   const guard = (inner: AdapterConfig): AxiosAdapter => {
     const guarded: AxiosAdapter = (config) => {
       const adapter = axios.getAdapter(inner ?? axios.defaults.adapter, config);
-      if (!attached || config.infuseBypass === true) return adapter(config);
+      if (!attached || config[INFUSE_BYPASS_OPTION] === true) return adapter(config);
       const url = requestUrl(config);
       // An unparseable URL is the client's to report; it has no host to key a circuit by.
       if (url === null && key === null) return adapter(config);
@@ -145,11 +147,8 @@ function describe(
   if (axios.isCancel(error)) {
     // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
     // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
-    const reason = (config.signal as AbortSignal | undefined)?.reason as { name?: unknown } | null;
-    return attemptSettle(method, url, undefined, {
-      error,
-      aborted: reason?.name !== 'TimeoutError',
-    });
+    const reason: unknown = (config.signal as AbortSignal | undefined)?.reason;
+    return attemptSettle(method, url, undefined, { error, aborted: !isTimeoutError(reason) });
   }
   const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
   if (typeof status === 'number') return attemptSettle(method, url, status);

@@ -1,7 +1,15 @@
-import type { SettleInput } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
 import { show } from '../core/options.js';
-import { guardAttempt, hostKey, outcomeUrl } from './shared.js';
+import {
+  attemptSettle,
+  guardAttempt,
+  hostKey,
+  INFUSE_BYPASS_OPTION,
+  isRequest,
+  isTimeoutError,
+  outcomeUrl,
+  parseUrl,
+} from './shared.js';
 
 /** A WHATWG fetch: the global one, undici's, or any function with its signature. */
 export type FetchFunction = (
@@ -27,9 +35,6 @@ export interface FetchRequest {
  */
 export const INFUSE_BYPASS_HEADER = 'x-infuse-bypass';
 
-/** The fetch `init` property that sends one request past the breaker; removed before sending. */
-export const INFUSE_BYPASS_OPTION = 'infuseBypass';
-
 /** One guarded attempt, as an abort judge sees it. @internal */
 export interface FetchAttempt<Context> {
   readonly input: string | URL | Request;
@@ -51,8 +56,11 @@ export type GuardedFetch<Context> = (
 export interface FetchGuard<Context> {
   readonly infuse: Infuse;
   readonly key: ((request: FetchRequest) => string) | null;
-  /** Returns the fetch to call; called once per attempt so a replaced global is seen. */
-  readonly fetch: () => FetchFunction;
+  /**
+   * The fetch to wrap. Without one, `globalThis.fetch` is looked up on every attempt, not once:
+   * msw and other instrumentation replace it after import.
+   */
+  readonly fetch: FetchFunction | undefined;
   /**
    * Decides, for an attempt whose signal was aborted with anything but a `TimeoutError`, whether
    * the caller aborted it (it counts as nothing) or the client did (a timeout: a failure).
@@ -87,7 +95,7 @@ export function guardFetch<Context = never>(guard: FetchGuard<Context>): Guarded
       bypass = parseBypassHeader(header) || bypass;
       [request, options] = withoutBypassHeader(request, options);
     }
-    const send = guard.fetch();
+    const send = guard.fetch ?? globalThis.fetch;
     if (bypass) return send(request, options);
 
     const url = parseUrl(request);
@@ -107,17 +115,13 @@ export function guardFetch<Context = never>(guard: FetchGuard<Context>): Guarded
     return guardAttempt(
       guard.infuse.circuit(key),
       () => send(attempt.input, attempt.init),
-      (result) => {
-        if ('value' in result) return { status: result.value.status, method, url: shown };
-        const settled: { -readonly [K in keyof SettleInput]: SettleInput[K] } = {
-          error: result.error,
-          method,
-          url: shown,
-        };
-        const aborted = abortedByCaller(guard, attempt, result.error);
-        if (aborted !== undefined) settled.aborted = aborted;
-        return settled;
-      },
+      (result) =>
+        'value' in result
+          ? attemptSettle(method, shown, result.value.status)
+          : attemptSettle(method, shown, undefined, {
+              error: result.error,
+              aborted: abortedByCaller(guard, attempt, result.error),
+            }),
     );
   };
 }
@@ -139,35 +143,9 @@ function abortedByCaller<Context>(
   return guard.callerAborted === undefined ? true : guard.callerAborted(attempt);
 }
 
-function isTimeoutError(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { name?: unknown }).name === 'TimeoutError'
-  );
-}
-
 function signalOf({ input, init }: FetchAttempt<unknown>): AbortSignal | null {
   if (init?.signal !== undefined) return init.signal;
   return isRequest(input) ? input.signal : null;
-}
-
-/** A Request from any realm (undici's, the global one, a polyfill's); URL objects have no method. */
-export function isRequest(value: unknown): value is Request {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { url?: unknown }).url === 'string' &&
-    typeof (value as { method?: unknown }).method === 'string'
-  );
-}
-
-function parseUrl(input: string | URL | Request): URL | null {
-  if (input instanceof URL) return input;
-  const href = isRequest(input) ? input.url : input;
-  // Browsers resolve a relative URL against the page; Node's fetch accepts absolute URLs only.
-  const base = (globalThis as { location?: { href?: string } }).location?.href;
-  return URL.canParse(href, base) ? new URL(href, base) : null;
 }
 
 function customKey(

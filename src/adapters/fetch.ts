@@ -2,11 +2,10 @@ import { invalid } from '../core/options.js';
 import {
   guardFetch,
   INFUSE_BYPASS_HEADER,
-  INFUSE_BYPASS_OPTION,
   type FetchFunction,
   type FetchRequest,
 } from './fetch-guard.js';
-import { resolveAdapter, type AdapterOptions } from './shared.js';
+import { INFUSE_BYPASS_OPTION, resolveAdapter, type AdapterOptions } from './shared.js';
 
 export { INFUSE_BYPASS_HEADER, INFUSE_BYPASS_OPTION, type FetchFunction, type FetchRequest };
 
@@ -64,7 +63,5 @@ export function infuseFetch(options?: InfuseFetchOptions): InfusedFetch {
   const { fetch: inner, ...adapter } = given;
   if (inner !== undefined && typeof inner !== 'function') invalid('fetch', 'a function', inner);
   const { infuse, key } = resolveAdapter('infuseFetch', adapter as AdapterOptions<FetchRequest>);
-  // Looked up per call, not now: msw and other instrumentation replace globalThis.fetch later.
-  const fetch = inner === undefined ? () => globalThis.fetch : () => inner;
-  return guardFetch({ infuse, key, fetch });
+  return guardFetch({ infuse, key, fetch: inner });
 }

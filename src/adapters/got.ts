@@ -5,6 +5,7 @@ import { isCircuitBreakerError } from '../core/errors.js';
 import {
   attemptSettle,
   hostKey,
+  INFUSE_BYPASS_OPTION,
   outcomeUrl,
   resolveAdapter,
   type AdapterOptions,
@@ -15,9 +16,6 @@ import {
  * plus `key`, which receives got's `Options` of the request.
  */
 export type InfuseGotOptions = AdapterOptions<Options>;
-
-/** The `context` field that sends one request past the breaker: `{ context: { infuseBypass: true } }`. */
-const GOT_BYPASS = 'infuseBypass';
 
 type Context = Record<string | symbol, unknown>;
 
@@ -56,7 +54,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     // got hands over no options when it could not build them, and rejects the call itself.
     if (options === undefined) return next(options);
     const { url, context } = options as { url: unknown; context: Context };
-    if (!(url instanceof URL) || context[GOT_BYPASS] === true) return next(options);
+    if (!(url instanceof URL) || context[INFUSE_BYPASS_OPTION] === true) return next(options);
     const circuit = () => infuse.circuit(key === null ? hostKey(url) : key(options));
     if (options.isStream) {
       const call = new GotCall(circuit(), options.method, url, true);

@@ -2,12 +2,11 @@ import { isCircuitBreakerError } from '../core/errors.js';
 import {
   guardFetch,
   INFUSE_BYPASS_HEADER,
-  INFUSE_BYPASS_OPTION,
   type FetchAttempt,
   type FetchFunction,
   type FetchRequest,
 } from './fetch-guard.js';
-import { resolveAdapter, type AdapterOptions } from './shared.js';
+import { INFUSE_BYPASS_OPTION, resolveAdapter, type AdapterOptions } from './shared.js';
 
 export { INFUSE_BYPASS_HEADER, INFUSE_BYPASS_OPTION };
 
@@ -118,9 +117,7 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
   // ky always calls fetch with a Request (and no headers in init), so key sees that Request.
   const requestKey = key as ((request: FetchRequest) => string) | null;
   return (parent) => {
-    const inner = parent.fetch;
-    const fetch: () => FetchFunction =
-      inner === undefined ? () => globalThis.fetch : () => inner as FetchFunction;
+    const fetch = parent.fetch as FetchFunction | undefined;
     const guarded = guardFetch<KyCall>({ infuse, key: requestKey, fetch, callerAborted });
     const fallbackTimeout = parent.timeout ?? KY_TIMEOUT;
     // ky 1: each attempt's Request, as its beforeRequest hook saw it, to what the hook recorded.

@@ -76,15 +76,48 @@ export async function guardAttempt<T>(
 }
 
 /**
- * Parses a request URL; a relative one resolves against the page's location where there is one
- * (browsers). Null when it cannot be parsed: the client will report that itself.
+ * The per-request option that sends one request past the breaker, neither checked nor counted:
+ * a property of fetch's `init` and ky's options (removed before sending), a field of an axios
+ * request config, a field of got's `context`.
  */
-export function parseUrl(url: string): URL | null {
+export const INFUSE_BYPASS_OPTION = 'infuseBypass';
+
+/** A Request from any realm (undici's, the global one, a polyfill's); URL objects have no method. */
+export function isRequest(value: unknown): value is Request {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { url?: unknown }).url === 'string' &&
+    typeof (value as { method?: unknown }).method === 'string'
+  );
+}
+
+/**
+ * The URL of a request given as a string, a URL or a Request. A relative one resolves against the
+ * page's location where there is one (browsers; Node's clients accept absolute URLs only). Null
+ * when it cannot be parsed: the client will report that itself.
+ */
+export function parseUrl(input: string | URL | Request): URL | null {
+  if (input instanceof URL) return input;
+  const href = isRequest(input) ? input.url : input;
+  // Not URL.canParse: older browsers, where the axios and fetch adapters also run, lack it.
   try {
-    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+    return new URL(href, (globalThis as { location?: { href?: string } }).location?.href);
   } catch {
     return null;
   }
+}
+
+/**
+ * True for a value named `TimeoutError`: what `AbortSignal.timeout()` aborts with, and what fetch
+ * and clients reject with on a timeout. A timeout is a failure of the host, never a caller's abort.
+ */
+export function isTimeoutError(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'TimeoutError'
+  );
 }
 
 /**
@@ -96,7 +129,7 @@ export function attemptSettle(
   method: string,
   url: string | undefined,
   status: number | undefined,
-  thrown?: { readonly error: unknown; readonly aborted?: boolean },
+  thrown?: { readonly error: unknown; readonly aborted?: boolean | undefined },
 ): SettleInput {
   const input: { -readonly [K in keyof SettleInput]: SettleInput[K] } = { method };
   if (url !== undefined) input.url = url;

@@ -5,15 +5,16 @@ import { infuseAxios, type InfuseAxiosOptions } from '../../src/adapters/axios.j
 import { CircuitBreakerError, Infuse } from '../../src/index.js';
 import {
   MOCK,
+  expectOnly5xxFails,
+  expectStatusPredicate,
+  failingTargets,
   networkError,
   record,
-  rejection,
+  rejectionOf,
   respondWith,
-  expectStatusPredicate,
-  useMocks,
-  useUpstreams,
-  type Upstream,
-} from './helpers-axios-got.js';
+  useMsw,
+  useServers,
+} from './helpers.js';
 
 type RetryOrder = 'before' | 'after';
 
@@ -31,7 +32,7 @@ function client(
 }
 
 describe('infuseAxios against a real upstream', () => {
-  const net = useUpstreams();
+  const net = useServers();
 
   it.each(['before', 'after'] as const)(
     'an open circuit rejects before anything is sent, and axios-retry registered %s does not retry it',
@@ -39,11 +40,11 @@ describe('infuseAxios against a real upstream', () => {
       const { api, infuse } = client({ failMax: 1 }, { order, retries: 3 });
       const events = record(infuse);
       await infuse.circuit(net.up.host).open();
-      const seen = net.up.seen.length;
-      const error = await rejection(api.get(`${net.up.origin}/ok`));
+      const seen = net.up.hits;
+      const error = await rejectionOf(api.get(`${net.up.origin}/ok`));
       expect(error).toBeInstanceOf(CircuitBreakerError);
       expect((error as CircuitBreakerError).key).toBe(net.up.host);
-      expect(net.up.seen.length).toBe(seen);
+      expect(net.up.hits).toBe(seen);
       expect(events.verdicts()).toEqual(['reject']);
     },
   );
@@ -53,10 +54,10 @@ describe('infuseAxios against a real upstream', () => {
     async (order) => {
       const { api, infuse } = client({ failMax: 2 }, { order, retries: 5 });
       const events = record(infuse);
-      const seen = net.up.seen.length;
-      const error = await rejection(api.get(`${net.up.origin}/status/503`));
+      const seen = net.up.hits;
+      const error = await rejectionOf(api.get(`${net.up.origin}/status/503`));
       expect(error).toBeInstanceOf(CircuitBreakerError);
-      expect(net.up.seen.length - seen).toBe(2);
+      expect(net.up.hits - seen).toBe(2);
       expect(events.verdicts()).toEqual(['failure', 'failure', 'reject']);
     },
   );
@@ -73,7 +74,7 @@ describe('infuseAxios against a real upstream', () => {
       await circuit.halfOpen();
       const config: AxiosRequestConfig = {};
       const cancel = cancellable(config);
-      const trial = rejection(api.get(`${net.up.origin}/slow/10000`, config));
+      const trial = rejectionOf(api.get(`${net.up.origin}/slow/10000`, config));
       await net.up.nextRequest();
       cancel();
       const error = await trial;
@@ -89,9 +90,9 @@ describe('infuseAxios against a real upstream', () => {
 
   it('an abort in the closed state leaves the failure count alone', async () => {
     const { api, infuse } = client({ failMax: 3 });
-    await rejection(api.get(`${net.up.origin}/status/500`));
+    await rejectionOf(api.get(`${net.up.origin}/status/500`));
     const controller = new AbortController();
-    const pending = rejection(
+    const pending = rejectionOf(
       api.get(`${net.up.origin}/slow/10000`, { signal: controller.signal }),
     );
     await net.up.nextRequest();
@@ -103,7 +104,7 @@ describe('infuseAxios against a real upstream', () => {
   it('an axios timeout is a failure, told apart from a caller abort', async () => {
     const { api, infuse } = client({ failMax: 5 });
     const events = record(infuse);
-    const error = await rejection(api.get(`${net.up.origin}/slow/10000`, { timeout: 50 }));
+    const error = await rejectionOf(api.get(`${net.up.origin}/slow/10000`, { timeout: 50 }));
     expect(error).toBeInstanceOf(AxiosError);
     expect((error as AxiosError).code).toBe('ECONNABORTED');
     expect(events.verdicts()).toEqual(['failure']);
@@ -113,7 +114,7 @@ describe('infuseAxios against a real upstream', () => {
   it('AbortSignal.timeout() is a timeout, not a caller abort', async () => {
     const { api, infuse } = client({ failMax: 5 });
     const events = record(infuse);
-    const error = await rejection(
+    const error = await rejectionOf(
       api.get(`${net.up.origin}/slow/10000`, { signal: AbortSignal.timeout(50) }),
     );
     expect(axios.isCancel(error)).toBe(true);
@@ -123,47 +124,46 @@ describe('infuseAxios against a real upstream', () => {
   it('hosts are independent, and per-host circuits options apply', async () => {
     const refusedHost = new URL(net.refused).host;
     const { api, infuse } = client({ failMax: 3, circuits: { [refusedHost]: { failMax: 1 } } });
-    const refusedError = await rejection(api.get(`${net.refused}/ok`));
+    const refusedError = await rejectionOf(api.get(`${net.refused}/ok`));
     expect((refusedError as AxiosError).code).toBe('ECONNREFUSED');
     expect(infuse.circuit(refusedHost).state).toBe('open');
     await expect(api.get(`${net.refused}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
 
     // The other host, on the same instance, keeps its own count and its own failMax.
-    await rejection(api.get(`${net.up.origin}/reset`));
-    await rejection(api.get(`${net.up.origin}/status/502`));
+    await rejectionOf(api.get(`${net.up.origin}/reset`));
+    await rejectionOf(api.get(`${net.up.origin}/status/502`));
     expect(infuse.circuit(net.up.host).state).toBe('closed');
     await expect(api.get(`${net.other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
-    await rejection(api.get(`${net.up.origin}/status/502`));
+    await rejectionOf(api.get(`${net.up.origin}/status/502`));
     expect(infuse.circuit(net.up.host).state).toBe('open');
     await expect(api.get(`${net.other.origin}/ok`)).resolves.toMatchObject({ status: 200 });
   });
 
-  it.each([
-    ['a 500 response', (u: Upstream) => `${u.origin}/status/500`],
-    ['a reset connection', (u: Upstream) => `${u.origin}/reset`],
-    ['a refused connection', () => `${net.refused}/ok`],
-  ])('the caller gets axios’ own error for %s, unchanged', async (_name, target) => {
-    const url = target(net.up);
-    const plain = await rejection(axios.get(url));
-    const { api } = client({ failMax: 10 });
-    const guarded = await rejection(api.get(url));
-    expect(guarded).not.toBeInstanceOf(CircuitBreakerError);
-    expect(guarded).toBeInstanceOf(AxiosError);
-    for (const field of ['name', 'code', 'message'] as const) {
-      expect((guarded as AxiosError)[field]).toBe((plain as AxiosError)[field]);
-    }
-    expect((guarded as AxiosError).response?.status).toBe((plain as AxiosError).response?.status);
-  });
+  it.each(failingTargets)(
+    'the caller gets axios’ own error for %s, unchanged',
+    async (_name, target) => {
+      const url = target(net);
+      const plain = await rejectionOf(axios.get(url));
+      const { api } = client({ failMax: 10 });
+      const guarded = await rejectionOf(api.get(url));
+      expect(guarded).not.toBeInstanceOf(CircuitBreakerError);
+      expect(guarded).toBeInstanceOf(AxiosError);
+      for (const field of ['name', 'code', 'message'] as const) {
+        expect((guarded as AxiosError)[field]).toBe((plain as AxiosError)[field]);
+      }
+      expect((guarded as AxiosError).response?.status).toBe((plain as AxiosError).response?.status);
+    },
+  );
 
   it('infuseBypass sends a request past an open circuit, uncounted', async () => {
     const { api, infuse } = client({ failMax: 1 });
     const events = record(infuse);
     await infuse.circuit(net.up.host).open();
-    const seen = net.up.seen.length;
+    const seen = net.up.hits;
     await expect(api.get(`${net.up.origin}/ok`, { infuseBypass: true })).resolves.toMatchObject({
       status: 200,
     });
-    expect(net.up.seen.length).toBe(seen + 1);
+    expect(net.up.hits).toBe(seen + 1);
     expect(events.verdicts()).toEqual([]);
   });
 
@@ -174,11 +174,11 @@ describe('infuseAxios against a real upstream', () => {
       api.get(`${net.up.origin}/status/500`, { adapter: 'fetch' }),
     ).rejects.toBeInstanceOf(AxiosError);
     expect(events.verdicts()).toEqual(['failure']);
-    const seen = net.up.seen.length;
+    const seen = net.up.hits;
     await expect(api.get(`${net.up.origin}/ok`, { adapter: 'fetch' })).rejects.toBeInstanceOf(
       CircuitBreakerError,
     );
-    expect(net.up.seen.length).toBe(seen);
+    expect(net.up.hits).toBe(seen);
   });
 
   it('detach() gives the instance its adapter back', async () => {
@@ -198,7 +198,7 @@ describe('infuseAxios against a real upstream', () => {
 });
 
 describe('infuseAxios response shapes (msw)', () => {
-  useMocks();
+  useMsw('error');
 
   it.each(['before', 'after'] as const)(
     'each attempt counts once, retries included (axios-retry %s)',
@@ -211,7 +211,7 @@ describe('infuseAxios response shapes (msw)', () => {
       expect(events.verdicts()).toEqual(['failure', 'failure', 'success']);
 
       const down = respondWith('/down', 503);
-      await rejection(api.get(`${MOCK}/down`));
+      await rejectionOf(api.get(`${MOCK}/down`));
       expect(down.calls()).toBe(3);
       expect(infuse.circuit('api.test').failCounter).toBe(3);
     },
@@ -221,7 +221,7 @@ describe('infuseAxios response shapes (msw)', () => {
     const { api, infuse } = client({ failMax: 10 }, { order: 'after', retries: 1 });
     const events = record(infuse);
     const mock = networkError('/gone');
-    const error = await rejection(api.get(`${MOCK}/gone`));
+    const error = await rejectionOf(api.get(`${MOCK}/gone`));
     expect(error).toBeInstanceOf(AxiosError);
     expect(mock.calls()).toBe(2);
     expect(events.verdicts()).toEqual(['failure', 'failure']);
@@ -232,17 +232,7 @@ describe('infuseAxios response shapes (msw)', () => {
     ['validateStatus accepts everything', { validateStatus: () => true }],
   ])('5xx fails and 4xx does not when %s', async (_name, config) => {
     const { api, infuse } = client({ failMax: 10 }, undefined, config);
-    const events = record(infuse);
-    respondWith('/503', 503);
-    respondWith('/404', 404);
-    respondWith('/429', 429);
-    for (const path of ['/503', '/404', '/429']) await api.get(MOCK + path).catch(() => undefined);
-    expect(events.all.map((r) => [r.outcome?.status, r.verdict])).toEqual([
-      [503, 'failure'],
-      [404, 'success'],
-      [429, 'success'],
-    ]);
-    expect(infuse.circuit('api.test').failCounter).toBe(0);
+    await expectOnly5xxFails((url) => api.get(url), infuse, record(infuse));
   });
 
   it.each([
@@ -264,7 +254,7 @@ describe('infuseAxios response shapes (msw)', () => {
     });
     const events = record(infuse);
     respondWith('/v1/items', 503);
-    await rejection(api.post('/items?token=abc', { a: 1 }));
+    await rejectionOf(api.post('/items?token=abc', { a: 1 }));
     expect(events.all[0]).toMatchObject({
       key: 'api.test',
       verdict: 'failure',
@@ -277,7 +267,7 @@ describe('infuseAxios response shapes (msw)', () => {
     const { api, infuse } = client({ failMax: 1, key: (config) => `svc:${config.url ?? ''}` });
     respondWith('/a', 503);
     respondWith('/b', 200);
-    await rejection(api.get(`${MOCK}/a`));
+    await rejectionOf(api.get(`${MOCK}/a`));
     expect(infuse.circuit(`svc:${MOCK}/a`).state).toBe('open');
     await expect(api.get(`${MOCK}/b`)).resolves.toMatchObject({ status: 200 });
   });
@@ -289,8 +279,8 @@ describe('infuseAxios response shapes (msw)', () => {
     expect(infuseAxios(first, { infuse }).infuse).toBe(infuse);
     infuseAxios(second, { infuse });
     respondWith('/down', 500);
-    await rejection(first.get(`${MOCK}/down`));
-    await rejection(second.get(`${MOCK}/down`));
+    await rejectionOf(first.get(`${MOCK}/down`));
+    await rejectionOf(second.get(`${MOCK}/down`));
     await expect(first.get(`${MOCK}/down`)).rejects.toBeInstanceOf(CircuitBreakerError);
   });
 });

@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { infuseFetch } from '../../src/adapters/fetch.js';
 import { CircuitBreakerError, Infuse, type Outcome } from '../../src/index.js';
-import {
-  mswHits,
-  record,
-  refusedOrigin,
-  rejectionOf,
-  until,
-  useMsw,
-  useServer,
-} from './helpers-fetch-ky.js';
+import { mswHits, record, rejectionOf, until, useMsw, useServers } from './helpers.js';
 
 // Made before msw starts: the adapter must still see msw's fetch, looked up per call.
 const early = new Infuse({ failMax: 2 });
 const earlyFetch = infuseFetch({ infuse: early });
 
-useMsw();
-const server = useServer();
+useMsw('bypass');
+const net = useServers();
 
 describe('infuseFetch', () => {
   it('looks globalThis.fetch up at call time (msw installed after the adapter was made)', async () => {
@@ -28,15 +20,15 @@ describe('infuseFetch', () => {
   it('rejects with CircuitBreakerError while open, and the server sees no request', async () => {
     const infuse = new Infuse({ failMax: 2 });
     const fetch = infuseFetch({ infuse });
-    const { origin, host } = server.current;
-    expect((await fetch(`${origin}/fail`)).status).toBe(500);
-    expect((await fetch(`${origin}/fail`)).status).toBe(500);
+    const { origin, host } = net.up;
+    expect((await fetch(`${origin}/status/500`)).status).toBe(500);
+    expect((await fetch(`${origin}/status/500`)).status).toBe(500);
     expect(infuse.circuit(host).state).toBe('open');
-    const hits = server.current.hits;
+    const hits = net.up.hits;
     const error = await rejectionOf(fetch(`${origin}/ok`));
     expect(error).toBeInstanceOf(CircuitBreakerError);
     expect(error).toMatchObject({ code: 'ECIRCUITOPEN', key: host, state: 'open' });
-    expect(server.current.hits).toBe(hits);
+    expect(net.up.hits).toBe(hits);
   });
 
   it('counts 5xx as failures and 4xx never', async () => {
@@ -51,17 +43,17 @@ describe('infuseFetch', () => {
   it('counts refused connections and resets as failures, handing back fetch’s own error', async () => {
     const infuse = new Infuse({ failMax: 2 });
     const fetch = infuseFetch({ infuse });
-    const refused = await refusedOrigin();
+    const { refused } = net;
     const plain = await rejectionOf(globalThis.fetch(`${refused}/ok`));
     const guarded = await rejectionOf(fetch(`${refused}/ok`));
     expect(guarded).toBeInstanceOf(TypeError);
     expect(guarded).toMatchObject({ message: (plain as Error).message });
     expect((guarded as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
 
-    const reset = await rejectionOf(fetch(`${server.current.origin}/reset`));
+    const reset = await rejectionOf(fetch(`${net.up.origin}/reset`));
     expect(reset).toBeInstanceOf(TypeError);
     expect(infuse.circuit(new URL(refused).host).snapshot().failures).toBe(1);
-    expect(infuse.circuit(server.current.host).snapshot().failures).toBe(1);
+    expect(infuse.circuit(net.up.host).snapshot().failures).toBe(1);
   });
 
   it('counts a TimeoutError (AbortSignal.timeout) as a failure and hands it back unchanged', async () => {
@@ -69,11 +61,11 @@ describe('infuseFetch', () => {
     const recording = record(infuse);
     const fetch = infuseFetch({ infuse });
     const error = await rejectionOf(
-      fetch(`${server.current.origin}/slow?ms=2000`, { signal: AbortSignal.timeout(50) }),
+      fetch(`${net.up.origin}/slow/2000`, { signal: AbortSignal.timeout(50) }),
     );
     expect(error).toMatchObject({ name: 'TimeoutError' });
     expect(recording.verdicts()).toEqual(['failure']);
-    expect(infuse.circuit(server.current.host).snapshot().failures).toBe(1);
+    expect(infuse.circuit(net.up.host).snapshot().failures).toBe(1);
   });
 
   it('counts a caller abort as nothing and hands back the signal’s reason', async () => {
@@ -81,25 +73,25 @@ describe('infuseFetch', () => {
     const recording = record(infuse);
     const fetch = infuseFetch({ infuse });
     const controller = new AbortController();
-    const pending = fetch(`${server.current.origin}/hang`, { signal: controller.signal });
-    await until(() => server.current.headers.length > 0);
+    const pending = fetch(`${net.up.origin}/hang`, { signal: controller.signal });
+    await net.up.nextRequest();
     controller.abort();
     const error = await rejectionOf(pending);
     expect(error).toBe(controller.signal.reason);
     expect(error).toMatchObject({ name: 'AbortError' });
     // A custom reason is still the caller's abort, even though it is not named AbortError.
     const custom = new AbortController();
-    const second = fetch(`${server.current.origin}/hang`, { signal: custom.signal });
+    const second = fetch(`${net.up.origin}/hang`, { signal: custom.signal });
     custom.abort(new Error('navigated away'));
     expect(await rejectionOf(second)).toBe(custom.signal.reason);
     expect(recording.verdicts()).toEqual(['aborted', 'aborted']);
-    expect(infuse.circuit(server.current.host).state).toBe('closed');
+    expect(infuse.circuit(net.up.host).state).toBe('closed');
   });
 
   it('gives back the half-open permit of an aborted trial: the next call is the trial', async () => {
     const infuse = new Infuse({ failMax: 1 });
     const fetch = infuseFetch({ infuse });
-    const { origin, host } = server.current;
+    const { origin, host } = net.up;
     const circuit = infuse.circuit(host);
     await circuit.halfOpen();
     const controller = new AbortController();
@@ -187,9 +179,9 @@ describe('infuseFetch', () => {
       const infuse = new Infuse();
       const recording = record(infuse);
       const fetch = infuseFetch({ infuse });
-      const { origin, host } = server.current;
+      const { origin, host } = net.up;
       await infuse.circuit(host).forceOpen();
-      const before = server.current.hits;
+      const before = net.up.hits;
       const viaInit = await fetch(`${origin}/ok`, {
         headers: { 'X-Infuse-Bypass': '1', 'x-keep': 'yes' },
       });
@@ -198,18 +190,17 @@ describe('infuseFetch', () => {
       );
       const viaOption = await fetch(`${origin}/ok`, { infuseBypass: true });
       expect([viaInit.status, viaRequest.status, viaOption.status]).toEqual([200, 200, 200]);
-      expect(server.current.hits).toBe(before + 3);
-      const sent = server.current.headers.slice(-3);
+      expect(net.up.hits).toBe(before + 3);
+      const sent = net.up.headers.slice(-3);
       expect(sent.map((h) => h['x-infuse-bypass'])).toEqual([undefined, undefined, undefined]);
       expect(sent[0]!['x-keep']).toBe('yes');
-      expect(recording.outcomes).toEqual([]);
-      expect(recording.rejects).toEqual([]);
+      expect(recording.all).toEqual([]);
     });
 
     it('does not bypass with x-infuse-bypass: 0 (still removed) and rejects bad values', async () => {
       const infuse = new Infuse();
       const fetch = infuseFetch({ infuse });
-      const { origin, host } = server.current;
+      const { origin, host } = net.up;
       await infuse.circuit(host).forceOpen();
       const error = await rejectionOf(
         fetch(`${origin}/ok`, { headers: [['x-infuse-bypass', '0']] }),

@@ -10,6 +10,8 @@ import type { Infuse } from '../core/infuse.js';
 import { invalid } from '../core/options.js';
 import {
   attemptSettle,
+  bypassFlag,
+  customKey,
   guardAttempt,
   hostKey,
   INFUSE_BYPASS_OPTION,
@@ -86,11 +88,13 @@ export function infuseAxios(
   const guard = (inner: AdapterConfig): AxiosAdapter => {
     const guarded: AxiosAdapter = (config) => {
       const adapter = axios.getAdapter(inner ?? axios.defaults.adapter, config);
-      if (!attached || config[INFUSE_BYPASS_OPTION] === true) return adapter(config);
+      if (!attached || bypassFlag(config[INFUSE_BYPASS_OPTION], 'axios config')) {
+        return adapter(config);
+      }
       const url = requestUrl(config);
       // An unparseable URL is the client's to report; it has no host to key a circuit by.
       if (url === null && key === null) return adapter(config);
-      const circuit = infuse.circuit(key !== null ? key(config) : hostKey(url as URL));
+      const circuit = infuse.circuit(key !== null ? customKey(key, config) : hostKey(url as URL));
       const method = (config.method ?? 'get').toUpperCase();
       const where = url === null ? undefined : outcomeUrl(url);
       return guardAttempt(

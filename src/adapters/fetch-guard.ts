@@ -2,6 +2,8 @@ import type { Infuse } from '../core/infuse.js';
 import { show } from '../core/options.js';
 import {
   attemptSettle,
+  bypassFlag,
+  customKey,
   guardAttempt,
   hostKey,
   INFUSE_BYPASS_OPTION,
@@ -81,12 +83,7 @@ export function guardFetch<Context = never>(guard: FetchGuard<Context>): Guarded
     let bypass = false;
     if (options !== undefined && INFUSE_BYPASS_OPTION in options) {
       const { [INFUSE_BYPASS_OPTION]: flag, ...rest } = options;
-      if (flag !== undefined && typeof flag !== 'boolean') {
-        throw new TypeError(
-          `infuse-breaker: fetch option "${INFUSE_BYPASS_OPTION}" must be a boolean; got ${show(flag)}`,
-        );
-      }
-      bypass = flag === true;
+      bypass = bypassFlag(flag, 'fetch option');
       options = rest;
     }
     const headers = options?.headers ?? (isRequest(request) ? request.headers : undefined);
@@ -104,7 +101,7 @@ export function guardFetch<Context = never>(guard: FetchGuard<Context>): Guarded
     if (url === null || url.username !== '' || url.password !== '') return send(request, options);
     const method = (options?.method ?? (isRequest(request) ? request.method : 'GET')).toUpperCase();
     const key =
-      guard.key === null ? hostKey(url) : customKey(guard.key, request, options, url, method);
+      guard.key === null ? hostKey(url) : fetchKey(guard.key, request, options, url, method);
     const attempt: FetchAttempt<Context> = {
       input: request,
       init: options,
@@ -148,7 +145,7 @@ function signalOf({ input, init }: FetchAttempt<unknown>): AbortSignal | null {
   return isRequest(input) ? input.signal : null;
 }
 
-function customKey(
+function fetchKey(
   key: (request: FetchRequest) => string,
   input: string | URL | Request,
   init: RequestInit | undefined,
@@ -163,13 +160,7 @@ function customKey(
           method,
           headers: new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined)),
         };
-  const value: unknown = key(request);
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(
-      `infuse-breaker: option "key" must return a non-empty string; got ${show(value)}`,
-    );
-  }
-  return value;
+  return customKey(key, request);
 }
 
 /** Reads one header from any HeadersInit without building a Headers object for the common shapes. */

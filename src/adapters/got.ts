@@ -4,6 +4,8 @@ import type { Circuit, Permit, SettleInput } from '../core/circuit.js';
 import { isCircuitBreakerError } from '../core/errors.js';
 import {
   attemptSettle,
+  bypassFlag,
+  customKey,
   hostKey,
   INFUSE_BYPASS_OPTION,
   outcomeUrl,
@@ -54,8 +56,17 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     // got hands over no options when it could not build them, and rejects the call itself.
     if (options === undefined) return next(options);
     const { url, context } = options as { url: unknown; context: Context };
-    if (!(url instanceof URL) || context[INFUSE_BYPASS_OPTION] === true) return next(options);
-    const circuit = () => infuse.circuit(key === null ? hostKey(url) : key(options));
+    if (!(url instanceof URL)) return next(options);
+    let bypass: boolean;
+    try {
+      bypass = bypassFlag(context[INFUSE_BYPASS_OPTION], 'got context');
+    } catch (error) {
+      // A stream is handed back at once and can only throw; a promise call rejects.
+      if (options.isStream) throw error;
+      return Promise.reject(error as Error);
+    }
+    if (bypass) return next(options);
+    const circuit = () => infuse.circuit(key === null ? hostKey(url) : customKey(key, options));
     if (options.isStream) {
       const call = new GotCall(circuit(), options.method, url, true);
       context[slot] = call;

@@ -1,6 +1,6 @@
 import type { Circuit, SettleInput } from '../core/circuit.js';
 import { Infuse } from '../core/infuse.js';
-import { invalid, type InfuseOptions } from '../core/options.js';
+import { invalid, show, type InfuseOptions } from '../core/options.js';
 
 /**
  * What every adapter accepts: an existing {@link Infuse} (so that axios, ky, got and fetch calls to
@@ -40,6 +40,31 @@ export function resolveAdapter<Request>(
     return { infuse: existing, key: key ?? null };
   }
   return { infuse: new Infuse(rest), key: key ?? null };
+}
+
+/**
+ * Calls a user's `key(request)` and checks what it returns: every adapter reports a bad key the
+ * same way.
+ */
+export function customKey<Request>(key: (request: Request) => string, request: Request): string {
+  const value: unknown = key(request);
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(
+      `infuse-breaker: option "key" must return a non-empty string; got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads a request's `infuseBypass` flag. Anything but a boolean or nothing is a mistake that would
+ * otherwise leave the request guarded without a word, so it is refused.
+ */
+export function bypassFlag(value: unknown, where: string): boolean {
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  throw new TypeError(
+    `infuse-breaker: ${where} "${INFUSE_BYPASS_OPTION}" must be a boolean; got ${show(value)}`,
+  );
 }
 
 /** The default circuit key: `host` of the WHATWG URL (lower case, default port dropped, no credentials). */

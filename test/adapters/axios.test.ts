@@ -167,6 +167,19 @@ describe('infuseAxios against a real upstream', () => {
     expect(events.verdicts()).toEqual([]);
   });
 
+  it('refuses an infuseBypass that is not a boolean, and a key that returns no string', async () => {
+    const { api } = client({ failMax: 1 });
+    const seen = net.up.hits;
+    await expect(
+      api.get(`${net.up.origin}/ok`, { infuseBypass: 'yes' as unknown as boolean }),
+    ).rejects.toThrow('infuse-breaker: axios config "infuseBypass" must be a boolean; got "yes"');
+    const keyed = client({ key: () => '' }).api;
+    await expect(keyed.get(`${net.up.origin}/ok`)).rejects.toThrow(
+      'infuse-breaker: option "key" must return a non-empty string; got ""',
+    );
+    expect(net.up.hits).toBe(seen);
+  });
+
   it('a per-request adapter is guarded too', async () => {
     const { api, infuse } = client({ failMax: 1 });
     const events = record(infuse);

@@ -179,6 +179,19 @@ for (const { major, skip, load } of majors) {
         expect(events.verdicts()).toEqual([]);
       });
 
+      it('refuses a context.infuseBypass that is not a boolean, and a key that returns no string', async () => {
+        const { client: api } = client({ failMax: 1 });
+        const seen = net.up.hits;
+        await expect(
+          api(`${net.up.origin}/ok`, { context: { infuseBypass: 1 } }).text(),
+        ).rejects.toThrow('infuse-breaker: got context "infuseBypass" must be a boolean; got 1');
+        const keyed = client({ key: () => '' }).client;
+        await expect(keyed(`${net.up.origin}/ok`).text()).rejects.toThrow(
+          'infuse-breaker: option "key" must return a non-empty string; got ""',
+        );
+        expect(net.up.hits).toBe(seen);
+      });
+
       describe('streams', () => {
         it('give the same body as without the adapter, and count once', async () => {
           const { client: api, events } = client({ failMax: 5 });

@@ -63,7 +63,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     } catch (error) {
       // A stream is handed back at once and can only throw; a promise call rejects.
       if (options.isStream) throw error;
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     if (bypass) return next(options);
     const circuit = () => infuse.circuit(key === null ? hostKey(url) : customKey(key, options));

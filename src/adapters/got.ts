@@ -63,6 +63,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     } catch (error) {
       // A stream is handed back at once and can only throw; a promise call rejects.
       if (options.isStream) throw error;
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a TypeError
       return Promise.reject(error);
     }
     if (bypass) return next(options);

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', redis: 'src/redis/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   // One copy of the core shared by every subpath, in both formats: an Infuse made

@@ -350,14 +350,21 @@ export class RedisCircuit implements StoreCircuit {
         if (reply.leases.length > 0) this.#host.leasing(this);
       },
     );
-    const answerLocally = (): void => {
+    // No answer in time: these callers are refused, as half-open callers without a permit are.
+    // A trial granted here on per-process state could exceed the fleet's halfOpenMaxCalls while
+    // Redis is merely slow; once Redis is declared down, the fallback grants trials on its own.
+    const refuse = (): void => {
       answered = true;
-      const fallback = this.#fallBack();
-      for (const resolve of waiters) resolve(this.#acquireLocally(fallback));
+      for (const resolve of waiters) {
+        resolve(
+          this.#fallback === null
+            ? { allowed: false, state: 'half-open', forced: null, retryAfter: 0 }
+            : this.#acquireLocally(this.#fallback),
+        );
+      }
     };
-    void this.#bounded(asked, answerLocally).then(() => {
-      // Redis failed without an answer: answer from per-process state.
-      if (!answered) answerLocally();
+    void this.#bounded(asked, refuse).then(() => {
+      if (!answered) refuse();
       this.#asking = false;
       const queued = this.#waiters;
       this.#waiters = [];
@@ -381,13 +388,9 @@ export class RedisCircuit implements StoreCircuit {
       ticket.lease,
       verdict,
     ]);
-    return this.#bounded(settled, () => {
-      const fallback = this.#fallBack();
-      if (verdict !== 'aborted') {
-        const trial = fallback.acquire();
-        if (trial.allowed) fallback.release(trial, verdict);
-      }
-    });
+    // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
+    // reply (or the transition's message) brings this process up to date.
+    return this.#bounded(settled, () => undefined);
   }
 
   #reportFailure(): Promise<void> {

@@ -211,10 +211,6 @@ export class RedisStore implements Store {
     });
     promise.catch(() => undefined);
     this.#started = { promise, resolve, reject };
-    this.#ready = promise.then(
-      () => this.#preload(preload).then(() => true),
-      () => false,
-    );
 
     const command = openCommandConnection(redis, commandTimeout);
     this.#command = command;
@@ -242,12 +238,30 @@ export class RedisStore implements Store {
     subscriber.on('message', (channel, message) => {
       if (channel === this.#channel && typeof message === 'string') this.#hear(message);
     });
-    subscriber.subscribe(this.#channel).catch((error: unknown) => {
-      this.#emit({
-        type: 'error',
-        message: `RedisStore: could not subscribe to ${this.#channel}; transitions of other processes arrive by the slow poll only`,
-        error,
-      });
+    const subscribed = subscriber.subscribe(this.#channel).then(
+      () => true,
+      (error: unknown) => {
+        this.#emit({
+          type: 'error',
+          message: `RedisStore: could not subscribe to ${this.#channel}; transitions of other processes arrive by the slow poll only`,
+          error,
+        });
+        return false;
+      },
+    );
+    // A transition between a circuit's first read and the subscription would go unheard: read
+    // again whatever was read before the subscription was in place.
+    this.#ready = Promise.all([
+      promise.then(
+        () => true,
+        () => false,
+      ),
+      subscribed,
+    ]).then(async ([reached]) => {
+      if (!reached || subscriber !== this.#subscriber) return false;
+      this.#resyncAll();
+      await this.#preload(preload);
+      return true;
     });
   }
 

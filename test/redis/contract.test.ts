@@ -31,6 +31,23 @@ describe('RedisStore on a single node', () => {
   });
 });
 
+describe('RedisStore on a single node, through ioredis 6', () => {
+  let server: RedisServer | undefined;
+  let factory: StoreFactory;
+  beforeAll(async () => {
+    server = await startRedis();
+    factory = new StoreFactory(server, OPTIONS, 6);
+  });
+  afterAll(() => server?.stop());
+
+  storeContract('RedisStore (single node, ioredis 6)', {
+    create: () => factory.create(),
+    share: (store) => factory.share(store),
+    wait: sleep,
+    dispose: (store) => factory.dispose(store),
+  });
+});
+
 describe('RedisStore on a 3-master Cluster', () => {
   let cluster: RedisCluster | undefined;
   let factory: StoreFactory;

@@ -2,7 +2,8 @@
  * Builds RedisStores for tests: each `create` gets a fresh prefix; `share` is another store (own
  * connections, as another process would have) on the same prefix.
  */
-import { Redis, Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import type { Store } from '../../src/index.js';
 import type { RedisCluster, RedisServer } from '../helpers/redis-server.js';
@@ -15,21 +16,28 @@ export function freshPrefix(): string {
   return `t${process.pid}-${++prefixes}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** A client for the target, as a user would create it. */
-export function clientFor(target: Target): Redis | Cluster {
-  if ('nodes' in target) return new Cluster(target.startupNodes);
-  return new Redis(target.port, '127.0.0.1');
+/** An ioredis client of either supported major. */
+export type Client = Redis | Cluster | Redis6 | Cluster6;
+
+/** A client for the target, as a user would create it, from ioredis 5 (default) or 6. */
+export function clientFor(target: Target, major: 5 | 6 = 5): Client {
+  if ('nodes' in target) {
+    return major === 5 ? new Cluster(target.startupNodes) : new Cluster6(target.startupNodes);
+  }
+  return major === 5 ? new Redis(target.port, '127.0.0.1') : new Redis6(target.port, '127.0.0.1');
 }
 
 export class StoreFactory {
   readonly #target: Target;
-  readonly #clients = new Map<Store, Redis | Cluster>();
+  readonly #clients = new Map<Store, Client>();
   readonly #prefixes = new Map<Store, string>();
   readonly #options: Partial<RedisStoreOptions>;
+  readonly #major: 5 | 6;
 
-  constructor(target: Target, options: Partial<RedisStoreOptions> = {}) {
+  constructor(target: Target, options: Partial<RedisStoreOptions> = {}, major: 5 | 6 = 5) {
     this.#target = target;
     this.#options = options;
+    this.#major = major;
   }
 
   prefixOf(store: Store): string {
@@ -38,7 +46,7 @@ export class StoreFactory {
     return prefix;
   }
 
-  clientOf(store: Store): Redis | Cluster {
+  clientOf(store: Store): Client {
     const client = this.#clients.get(store);
     if (client === undefined) throw new Error('not a store of this factory');
     return client;
@@ -48,7 +56,7 @@ export class StoreFactory {
     prefix = freshPrefix(),
     options: Partial<RedisStoreOptions> = {},
   ): Promise<RedisStore> {
-    const redis = clientFor(this.#target);
+    const redis = clientFor(this.#target, this.#major);
     const store = new RedisStore({ ...this.#options, ...options, redis, prefix });
     this.#clients.set(store, redis);
     this.#prefixes.set(store, prefix);

@@ -189,7 +189,7 @@ describe('the first meeting of a key', () => {
   it('a process that starts while a circuit is open rejects its very first call to it', async () => {
     const [a] = await fleetOf(1, { failMax: 1, resetTimeout: 60_000 });
     await failTimes(a!, 'down.example', 1);
-    const store = a!.store as RedisStore;
+    const store = a!.store;
     for (const preload of [0, 1_000]) {
       const late = await factory.share(store, { preload });
       opened.stores.push(late);
@@ -208,7 +208,7 @@ describe('the first meeting of a key', () => {
   it('a process that starts never resets the fleet: initialState fills only what is absent', async () => {
     const [a] = await fleetOf(1, { failMax: 1, resetTimeout: 60_000 });
     await failTimes(a!, 'svc', 1);
-    const joined = await factory.share(a!.store as RedisStore, { preload: 0 });
+    const joined = await factory.share(a!.store, { preload: 0 });
     opened.stores.push(joined);
     const b = new Infuse({ store: joined, initialState: 'closed' });
     opened.infuse.push(b);

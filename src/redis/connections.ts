@@ -5,7 +5,6 @@ import type { IoRedisClient } from './options.js';
 export interface Connection {
   readonly status: string;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
-  removeAllListeners(): unknown;
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<unknown>;

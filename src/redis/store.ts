@@ -236,7 +236,8 @@ export class RedisStore implements Store {
       subscribedBefore = true;
     });
     subscriber.on('message', (channel, message) => {
-      if (channel === this.#channel && typeof message === 'string') this.#hear(message);
+      if (subscriber !== this.#subscriber || channel !== this.#channel) return;
+      if (typeof message === 'string') this.#hear(message);
     });
     const subscribed = subscriber.subscribe(this.#channel).then(
       () => true,
@@ -494,8 +495,8 @@ function jitter(ms: number): number {
 
 function disconnect(connection: Connection): Promise<void> {
   return new Promise((resolve) => {
-    connection.removeAllListeners();
-    // A late socket error after disconnecting must not become an unhandled 'error' event.
+    // The store's listeners check that the connection is still the store's, so they need not be
+    // removed (removeAllListeners would also strip ioredis' own, and 'end' would never come).
     connection.on('error', () => undefined);
     if (connection.status === 'end') {
       resolve();

@@ -260,8 +260,11 @@ export class RedisCircuit implements StoreCircuit {
    * when Redis did not answer.
    */
   resync(): Promise<boolean> {
+    // `#fleet` is the last state Redis confirmed (a fallback never changes it): what this process
+    // writes back if Redis lost it. Per-process trips made while Redis was away are not.
+    const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
-    const args = this.#fallback === null ? reseed(this.#fleet, remaining) : seed(this.policy);
+    const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
     return this.#send('infuseRead', args);
   }
 
@@ -598,7 +601,6 @@ function seed(policy: Policy): (string | number)[] {
 
 /** READ arguments that write back an open or forced state Redis lost (restart, flush). */
 function reseed(fleet: FleetState, remaining: number): (string | number)[] {
-  if (fleet.epoch === '') return ['', '', 0];
   if (fleet.forced !== null) return [fleet.state, fleet.forced, 0];
   if (fleet.state === 'closed') return ['', '', 0];
   // A half-open attempt cannot be restored (its leases are gone): open with no time left is the

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { bursts, startWorkers, Upstream, type Worker } from './fleet.js';
+import { byGeneration, startWorkers, Upstream, type Worker } from './fleet.js';
 import { freshPrefix } from './harness.js';
 
 let server: RedisServer;
@@ -83,9 +83,15 @@ describe('a fleet of processes sharing a circuit', () => {
     await sleep(12 * (resetTimeout + 100));
     const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
 
-    const rounds = bursts(upstream.hits, resetTimeout / 2);
+    // Every upstream call was a trial; each recovery attempt (half-open generation) had two.
+    const rounds = byGeneration(upstream.hits);
     expect(rounds.length).toBeGreaterThanOrEqual(8);
     expect(rounds.map((round) => round.length)).toEqual(rounds.map(() => 2));
+    // Attempts follow one another: half-open, (trial fails) open, half-open...
+    const generations = rounds.map((round) => round[0]!.generation);
+    expect(generations.slice(1).map((g, i) => g - generations[i]!)).toEqual(
+      generations.slice(1).map(() => 2),
+    );
     for (const s of stats) expect(s.errors).toBe(0);
     const rejected = stats.reduce((sum, s) => sum + s.rejected, 0);
     expect(rejected).toBeGreaterThan(upstream.hits.length * 10);

@@ -26,6 +26,8 @@ export interface WorkerMessage {
 export interface Hit {
   readonly from: string;
   readonly at: number;
+  /** The circuit generation the call was admitted in (its recovery attempt, for a trial). */
+  readonly generation: number;
 }
 
 /** What the upstream does with one request: a status, sent after `hold` ms (never if Infinity). */
@@ -40,8 +42,10 @@ export class Upstream {
   private constructor(server: Server) {
     this.#server = server;
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      const from = new URL(request.url ?? '/', 'http://x').searchParams.get('from') ?? '?';
-      this.hits.push({ from, at: performance.timeOrigin + performance.now() });
+      const query = new URL(request.url ?? '/', 'http://x').searchParams;
+      const from = query.get('from') ?? '?';
+      const generation = Number(query.get('gen'));
+      this.hits.push({ from, generation, at: performance.timeOrigin + performance.now() });
       const { status, hold = 0 } = this.respond(from);
       const end = () => {
         this.#held.delete(response);
@@ -183,15 +187,9 @@ export async function startWorkers(
   return workers;
 }
 
-/** Groups hits into bursts separated by more than `gap` ms of silence. */
-export function bursts(hits: readonly Hit[], gap: number): Hit[][] {
-  const sorted = [...hits].sort((a, b) => a.at - b.at);
-  const groups: Hit[][] = [];
-  let last = -Infinity;
-  for (const hit of sorted) {
-    if (hit.at - last > gap) groups.push([]);
-    groups[groups.length - 1]!.push(hit);
-    last = hit.at;
-  }
-  return groups;
+/** Hits grouped by the generation their calls were admitted in, oldest first. */
+export function byGeneration(hits: readonly Hit[]): Hit[][] {
+  const groups = new Map<number, Hit[]>();
+  for (const hit of hits) groups.set(hit.generation, [...(groups.get(hit.generation) ?? []), hit]);
+  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
 }

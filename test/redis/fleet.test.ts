@@ -42,6 +42,10 @@ function fleet(
   })).then((started) => (workers = started));
 }
 
+function degradedEvents(worker: Worker) {
+  return worker.messages.filter((m) => m.type === 'store' && m.event === 'degraded');
+}
+
 describe('a fleet of processes sharing a circuit', () => {
   it('one process trips; every other process learns it and rejects without calling upstream', async () => {
     const [first, ...others] = await fleet(4, { infuse: { failMax: 3, resetTimeout: 60_000 } });
@@ -76,12 +80,29 @@ describe('a fleet of processes sharing a circuit', () => {
     // upstream calls, never three.
     upstream.respond = () => ({ status: 503, hold: 100 });
     await group[0]!.stats({ type: 'trip' }, 'tripped');
+    // Every process shares the state (none fell back to per-process state on a busy machine,
+    // where trials are per process by design) and has heard of the trip.
+    for (const worker of group) {
+      await expect
+        .poll(
+          async () => {
+            const { state, degraded } = await worker.ask({ type: 'state' }, 'state');
+            return { state, degraded };
+          },
+          { timeout: 10_000 },
+        )
+        .toEqual({ state: 'open', degraded: false });
+    }
+    const degradedBefore = group.map((w) => degradedEvents(w).length);
     upstream.hits.length = 0;
     await Promise.all(
-      group.map((w) => w.ask({ type: 'load', concurrency: 3, pause: 1 }, 'loading')),
+      group.map((w) => w.ask({ type: 'load', concurrency: 3, pause: 2 }, 'loading')),
     );
     await sleep(12 * (resetTimeout + 100));
     const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
+    expect(group.map((w, i) => degradedEvents(w).length - degradedBefore[i]!)).toEqual(
+      group.map(() => 0),
+    );
 
     // Every upstream call was a trial; each recovery attempt (half-open generation) had two.
     const rounds = byGeneration(upstream.hits);

@@ -5,7 +5,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
-import type { Store } from '../../src/index.js';
+import type { Infuse, Store } from '../../src/index.js';
 import type { RedisCluster, RedisServer } from '../helpers/redis-server.js';
 
 export type Target = RedisServer | RedisCluster;
@@ -78,5 +78,16 @@ export class StoreFactory {
     this.#clients.delete(store);
     this.#prefixes.delete(store);
     client?.disconnect();
+  }
+}
+
+/** What a test opened, closed after it (Infuse instances first, then their stores). */
+export class Opened {
+  readonly infuse: Infuse[] = [];
+  readonly stores: RedisStore[] = [];
+
+  async close(factory: StoreFactory): Promise<void> {
+    for (const infuse of this.infuse.splice(0)) await infuse.shutdown();
+    for (const store of this.stores.splice(0)) await factory.dispose(store);
   }
 }

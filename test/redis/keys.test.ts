@@ -10,14 +10,14 @@ import {
   type InfuseOptions,
   type StoreEvent,
 } from '../../src/index.js';
-import type { RedisStore, RedisStoreOptions } from '../../src/redis/index.js';
+import type { RedisStoreOptions } from '../../src/redis/index.js';
 import { circuitKeys } from '../../src/redis/keys.js';
 import { sleep, startCluster, type RedisCluster } from '../helpers/redis-server.js';
-import { StoreFactory } from './harness.js';
+import { Opened, StoreFactory } from './harness.js';
 
 let cluster: RedisCluster;
 let factory: StoreFactory;
-const opened: { infuse: Infuse[]; stores: RedisStore[] } = { infuse: [], stores: [] };
+const opened = new Opened();
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -25,8 +25,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const infuse of opened.infuse.splice(0)) await infuse.shutdown();
-  for (const store of opened.stores.splice(0)) await factory.dispose(store);
+  await opened.close(factory);
 });
 
 afterAll(() => cluster.stop());

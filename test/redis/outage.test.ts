@@ -13,11 +13,11 @@ import {
 import { RedisStore, RedisStoreError, type RedisStoreOptions } from '../../src/redis/index.js';
 import { circuitKeys } from '../../src/redis/keys.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { StoreFactory } from './harness.js';
+import { Opened, StoreFactory } from './harness.js';
 
 let server: RedisServer;
 let factory: StoreFactory;
-const opened: { infuse: Infuse[]; stores: RedisStore[] } = { infuse: [], stores: [] };
+const opened = new Opened();
 
 beforeAll(async () => {
   server = await startRedis();
@@ -25,8 +25,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const infuse of opened.infuse.splice(0)) await infuse.shutdown();
-  for (const store of opened.stores.splice(0)) await factory.dispose(store);
+  await opened.close(factory);
   await server.kill();
   await server.start();
 });

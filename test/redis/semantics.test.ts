@@ -10,13 +10,13 @@ import {
   type InfuseOptions,
   type StateChangeEvent,
 } from '../../src/index.js';
-import type { RedisStore, RedisStoreOptions } from '../../src/redis/index.js';
+import type { RedisStoreOptions } from '../../src/redis/index.js';
 import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { StoreFactory } from './harness.js';
+import { Opened, StoreFactory } from './harness.js';
 
 let server: RedisServer;
 let factory: StoreFactory;
-const opened: { infuse: Infuse[]; stores: RedisStore[] } = { infuse: [], stores: [] };
+const opened = new Opened();
 
 beforeAll(async () => {
   server = await startRedis();
@@ -24,8 +24,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const infuse of opened.infuse.splice(0)) await infuse.shutdown();
-  for (const store of opened.stores.splice(0)) await factory.dispose(store);
+  await opened.close(factory);
   vi.restoreAllMocks();
 });
 

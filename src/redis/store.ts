@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   Policy,
   Store,
+  StoreCircuit,
   StoreConnection,
   StoreEvent,
   StoreHooks,
@@ -135,6 +136,11 @@ export class RedisStore implements Store {
     return this.#ready ?? Promise.resolve(false);
   }
 
+  /**
+   * Called by each `Infuse` given this store: opens the connections on first use and reports
+   * transitions (this process's and, with `reason: 'remote'`, other processes') and store events
+   * to `hooks`. The last connection to disconnect closes what the store opened.
+   */
   connect(hooks: StoreHooks): StoreConnection {
     this.#hooks.add(hooks);
     this.#open();
@@ -149,7 +155,11 @@ export class RedisStore implements Store {
     };
   }
 
-  circuit(key: string, policy: Policy): RedisCircuit {
+  /**
+   * The circuit for `key` in this process, created on first use: it reads the fleet's state once
+   * (unless preloaded), writing `policy.initialState` only where Redis holds nothing.
+   */
+  circuit(key: string, policy: Policy): StoreCircuit {
     let circuit = this.#circuits.get(key);
     if (circuit === undefined) {
       this.#open();
@@ -162,6 +172,7 @@ export class RedisStore implements Store {
     return circuit;
   }
 
+  /** Lets go of an idle closed circuit in this process (its state in Redis is untouched). */
   forget(key: string): boolean {
     const circuit = this.#circuits.get(key);
     if (circuit === undefined) return true;

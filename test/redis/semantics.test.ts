@@ -10,7 +10,7 @@ import {
   type InfuseOptions,
   type StateChangeEvent,
 } from '../../src/index.js';
-import type { RedisStoreOptions } from '../../src/redis/index.js';
+import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { Opened, StoreFactory } from './harness.js';
 
@@ -262,5 +262,65 @@ describe('time', () => {
     expect(Math.abs(snapshot.changedAt - real)).toBeLessThan(10_000);
     expect(snapshot.retryAfter).toBeGreaterThan(50_000);
     expect(snapshot.retryAfter).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('trial leases', () => {
+  it('a trial that outlasts its lease keeps it while its holder lives: no second trial', async () => {
+    const [a, b] = await fleetOf(2, { failMax: 1, resetTimeout: 100 }, { trialLease: 300 });
+    await b!.circuit('svc').call(ok);
+    await failTimes(a!, 'svc', 1);
+    await sleep(150);
+    let finish!: (value: string) => void;
+    const trial = a!.circuit('svc').call(() => new Promise<string>((r) => (finish = r)));
+    await expect.poll(() => typeof finish).toBe('function');
+    let others = 0;
+    const deadline = Date.now() + 1_000; // more than three leases long
+    while (Date.now() < deadline) {
+      await b!
+        .circuit('svc')
+        .call(() => {
+          others++;
+          return Promise.resolve();
+        })
+        .catch(() => undefined);
+      await sleep(20);
+    }
+    expect(others).toBe(0);
+    finish('ok');
+    await trial;
+    await expect.poll(() => b!.circuit('svc').state).toBe('closed');
+  });
+});
+
+describe('ioredis keyPrefix', () => {
+  it('is honoured for keys and channel: fleets with different key prefixes do not mix', async () => {
+    const clients: Redis[] = [];
+    const make = async (keyPrefix: string) => {
+      const redis = new Redis({ port: server.port, host: '127.0.0.1', keyPrefix });
+      clients.push(redis);
+      const store = new RedisStore({ redis, prefix: 'shared-prefix' });
+      expect(await store.ready()).toBe(true);
+      const infuse = new Infuse({ store, failMax: 1, resetTimeout: 60_000 });
+      opened.infuse.push(infuse);
+      return infuse;
+    };
+    try {
+      const [a1, a2, b] = [await make('app1:'), await make('app1:'), await make('app2:')];
+      for (const infuse of [a1, a2, b]) await succeed(infuse, 'svc', 1);
+      await failTimes(a1, 'svc', 1);
+      await expect.poll(() => a2.circuit('svc').state).toBe('open');
+      await sleep(100);
+      expect(b.circuit('svc').state).toBe('closed');
+      await expect(b.circuit('svc').call(ok)).resolves.toBe('ok');
+      const admin = new Redis(server.port, '127.0.0.1');
+      const keys = await admin.keys('*shared-prefix*');
+      admin.disconnect();
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.every((key) => key.startsWith('app1:shared-prefix:'))).toBe(true);
+    } finally {
+      for (const infuse of opened.infuse.splice(0)) await infuse.shutdown();
+      for (const client of clients) client.disconnect();
+    }
   });
 });

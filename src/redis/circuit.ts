@@ -3,7 +3,6 @@ import { LocalCircuit } from '../stores/local-circuit.js';
 import type {
   Admission,
   Command,
-  InitialState,
   Policy,
   StoreCircuit,
   StoreEvent,
@@ -12,7 +11,16 @@ import type {
   Transition,
 } from '../stores/store.js';
 import type { ScriptName } from './lua.js';
-import { isNewer, type FleetState, type ScriptEvent, type ScriptReply } from './fleet.js';
+import {
+  guess,
+  isNewer,
+  reseed,
+  seed,
+  type FleetState,
+  type ScriptEvent,
+  type ScriptReply,
+} from './fleet.js';
+import { within } from './wait.js';
 import { RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
 
@@ -419,31 +427,8 @@ export class RedisCircuit implements StoreCircuit {
     });
   }
 
-  /**
-   * Waits for `op` at most `waitTimeout`. Past that, `late` answers from per-process state; the
-   * reply, if it comes, is applied when it comes. The timer's check is deferred to after the poll
-   * phase once, so that a reply already in the socket is not mistaken for a late one when the
-   * event loop was merely busy.
-   */
   #bounded(op: Promise<boolean>, late: () => void): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        setImmediate(() => {
-          if (done) return;
-          late();
-          finish();
-        });
-      }, this.#host.waitTimeout);
-      timer.unref();
-      void op.then(finish);
-    });
+    return within(op, this.#host.waitTimeout, late);
   }
 
   /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
@@ -570,40 +555,4 @@ export class RedisCircuit implements StoreCircuit {
 
 function closedTicket(generation: number): Ticket {
   return Object.freeze({ allowed: true, kind: 'closed', generation });
-}
-
-/** Before the first read, a circuit shows what `initialState` would make of it. */
-function guess(policy: Policy): FleetState {
-  const initial: InitialState = policy.initialState ?? 'closed';
-  const forced = initial === 'forced-open' || initial === 'disabled' ? initial : null;
-  const state = forced === null ? (initial as CircuitState) : 'closed';
-  return {
-    epoch: '',
-    stamp: 0,
-    generation: 0,
-    state,
-    forced,
-    remaining: state === 'open' ? policy.resetTimeout : 0,
-    changedAt: Date.now(),
-    trialsInFlight: 0,
-    calls: 0,
-    failures: 0,
-  };
-}
-
-/** READ arguments that write `initialState` where Redis holds nothing. */
-function seed(policy: Policy): (string | number)[] {
-  const initial = policy.initialState;
-  if (initial === null || initial === 'closed') return ['', '', 0];
-  if (initial === 'forced-open' || initial === 'disabled') return ['closed', initial, 0];
-  return [initial, '', policy.resetTimeout];
-}
-
-/** READ arguments that write back an open or forced state Redis lost (restart, flush). */
-function reseed(fleet: FleetState, remaining: number): (string | number)[] {
-  if (fleet.forced !== null) return [fleet.state, fleet.forced, 0];
-  if (fleet.state === 'closed') return ['', '', 0];
-  // A half-open attempt cannot be restored (its leases are gone): open with no time left is the
-  // same thing, since the next call turns it half-open.
-  return ['open', '', fleet.state === 'open' ? remaining : 0];
 }

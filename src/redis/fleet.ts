@@ -1,4 +1,5 @@
 import type { CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
+import type { InitialState, Policy } from '../stores/store.js';
 
 /** A circuit's state as Redis holds it, as one script reply or pub/sub message reported it. */
 export interface FleetState {
@@ -177,4 +178,40 @@ function forcedMode(value: unknown): ForcedMode | null {
 function transitionReason(value: unknown): TransitionReason {
   if (!REASONS.has(value)) throw new Error(`unexpected transition reason in script reply`);
   return value as TransitionReason;
+}
+
+/** Before the first read, a circuit shows what `initialState` would make of it. */
+export function guess(policy: Policy): FleetState {
+  const initial: InitialState = policy.initialState ?? 'closed';
+  const forced = initial === 'forced-open' || initial === 'disabled' ? initial : null;
+  const state = forced === null ? (initial as CircuitState) : 'closed';
+  return {
+    epoch: '',
+    stamp: 0,
+    generation: 0,
+    state,
+    forced,
+    remaining: state === 'open' ? policy.resetTimeout : 0,
+    changedAt: Date.now(),
+    trialsInFlight: 0,
+    calls: 0,
+    failures: 0,
+  };
+}
+
+/** READ arguments that write `initialState` where Redis holds nothing. */
+export function seed(policy: Policy): (string | number)[] {
+  const initial = policy.initialState;
+  if (initial === null || initial === 'closed') return ['', '', 0];
+  if (initial === 'forced-open' || initial === 'disabled') return ['closed', initial, 0];
+  return [initial, '', policy.resetTimeout];
+}
+
+/** READ arguments that write back an open or forced state Redis lost (restart, flush). */
+export function reseed(fleet: FleetState, remaining: number): (string | number)[] {
+  if (fleet.forced !== null) return [fleet.state, fleet.forced, 0];
+  if (fleet.state === 'closed') return ['', '', 0];
+  // A half-open attempt cannot be restored (its leases are gone): open with no time left is the
+  // same thing, since the next call turns it half-open.
+  return ['open', '', fleet.state === 'open' ? remaining : 0];
 }

@@ -13,6 +13,24 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const live = new Set<RedisServer>();
 
+/**
+ * Runs redis-server under a shell that prints its pid, and a watchdog that kills it and removes
+ * its directory when the test process's end of stdin closes: also when the test process is killed
+ * and no 'exit' handler runs. ($1 is the directory; the rest are redis-server's arguments.)
+ */
+const WATCHDOG = `
+dir=$1; shift
+exec 3<&0
+redis-server "$@" </dev/null &
+pid=$!
+echo "pid $pid"
+(read -r _ <&3; kill -9 $pid 2>/dev/null; rm -rf "$dir") &
+watchdog=$!
+wait $pid; status=$?
+kill $watchdog 2>/dev/null
+exit $status
+`;
+
 process.once('exit', () => {
   for (const server of live) server.killNow();
 });
@@ -23,6 +41,8 @@ export class RedisServer {
   readonly dir: string;
   readonly #args: readonly string[];
   #child: ChildProcess | null = null;
+  /** redis-server's own pid (the child is the watchdog shell around it). */
+  #pid: number | null = null;
 
   constructor(port: number, args: readonly string[] = []) {
     this.port = port;
@@ -35,16 +55,19 @@ export class RedisServer {
   }
 
   get pid(): number {
-    const pid = this.#child?.pid;
-    if (pid === undefined) throw new Error(`redis-server on ${this.port} is not running`);
-    return pid;
+    if (this.#pid === null) throw new Error(`redis-server on ${this.port} is not running`);
+    return this.#pid;
   }
 
   /** Starts the process and resolves once it accepts connections. */
   async start(): Promise<this> {
     const child = spawn(
-      'redis-server',
+      'sh',
       [
+        '-c',
+        WATCHDOG,
+        'sh',
+        this.dir,
         '--port',
         String(this.port),
         '--bind',
@@ -57,12 +80,16 @@ export class RedisServer {
         'no',
         ...this.#args,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.#child = child;
+    this.#pid = null;
     live.add(this);
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      this.#pid ??= Number(/^pid (\d+)$/m.exec(output)?.[1]) || null;
+    });
     child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
     const exited = new Promise<never>((_, reject) => {
       child.once('error', reject);
@@ -71,24 +98,32 @@ export class RedisServer {
       );
     });
     await Promise.race([waitForPort(this.port, 10_000), exited]);
+    for (let i = 0; this.#pid === null; i++) {
+      if (i > 200) throw new Error(`redis-server on ${this.port}: no pid reported`);
+      await sleep(10);
+    }
     return this;
   }
 
-  /** Sends a signal (SIGSTOP / SIGCONT freeze and thaw it; SIGKILL kills it). */
+  /** Sends a signal to redis-server (SIGSTOP / SIGCONT freeze and thaw it). */
   signal(signal: NodeJS.Signals): void {
-    this.#child?.kill(signal);
+    if (this.#pid !== null) process.kill(this.#pid, signal);
   }
 
-  /** Kills the process and waits for it to exit; the data directory is kept for a restart. */
+  /** Kills redis-server and waits for it to exit; the data directory is kept for a restart. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.#child;
+    const pid = this.#pid;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGCONT');
-    child.kill(signal);
-    await exited;
+    this.#pid = null;
+    if (child.exitCode === null && child.signalCode === null && pid !== null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, signal);
+      await exited;
+    }
+    child.stdin?.end();
   }
 
   /** Stops the process and removes its directory. */
@@ -106,7 +141,7 @@ export class RedisServer {
 
   killNow(): void {
     try {
-      this.#child?.kill('SIGKILL');
+      if (this.#pid !== null) process.kill(this.#pid, 'SIGKILL');
     } catch {
       // already gone
     }

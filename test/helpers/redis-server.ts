@@ -54,6 +54,11 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** True once redis-server's pid is known and it has not been killed. */
+  get running(): boolean {
+    return this.#pid !== null;
+  }
+
   get pid(): number {
     if (this.#pid === null) throw new Error(`redis-server on ${this.port} is not running`);
     return this.#pid;
@@ -98,7 +103,8 @@ export class RedisServer {
       );
     });
     await Promise.race([waitForPort(this.port, 10_000), exited]);
-    for (let i = 0; this.#pid === null; i++) {
+    // (a getter, so that the check is not narrowed to the null assigned above)
+    for (let i = 0; !this.running; i++) {
       if (i > 200) throw new Error(`redis-server on ${this.port}: no pid reported`);
       await sleep(10);
     }

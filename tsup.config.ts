@@ -9,6 +9,7 @@ export default defineConfig({
     ky: 'src/adapters/ky.ts',
     axios: 'src/adapters/axios.ts',
     got: 'src/adapters/got.ts',
+    redis: 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

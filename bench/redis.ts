@@ -1,0 +1,231 @@
+/**
+ * `npm run bench:redis`: what RedisStore costs, in one run, against its own redis-server.
+ *
+ * 1. Added latency per call on the healthy path, against an in-memory Infuse, and a naive store
+ *    that does one GET before and one write after each call (pybreaker's way) as a reference.
+ * 2. Redis commands per call at steady state, from INFO commandstats.
+ * 3. Time from a trip in this process to the state change in another process (p50, p99).
+ * 4. The same through a TCP proxy adding 1 ms each way: the healthy path must not grow.
+ *
+ * BENCH_PIN=same (default) pins Node and Redis to one core, BENCH_PIN=split to two, and
+ * BENCH_PIN=none leaves them to the scheduler: a loopback round trip costs ~12 µs on a shared
+ * core here and ~85 µs across cores. `--short` makes a quick smoke run.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Infuse, type InfuseOptions } from '../src/index.js';
+import { RedisStore } from '../src/redis/index.js';
+import { startRedis } from '../test/helpers/redis-server.js';
+import { machine, measure, table, type Result } from './harness.js';
+import { NaiveRedisStore } from './redis/naive-store.js';
+import { DelayProxy } from './redis/proxy.js';
+
+const SHORT = process.argv.includes('--short');
+const PIN = process.env.BENCH_PIN ?? 'same';
+const ROUNDS = SHORT ? 5 : 30;
+const FAST_ITERATIONS = SHORT ? 2_000 : 20_000;
+const STEADY_SECONDS = SHORT ? 1.5 : 5;
+const TRIPS = SHORT ? 30 : 300;
+const PEER = fileURLToPath(new URL('./redis/peer.ts', import.meta.url));
+
+const noop = (): undefined => undefined;
+const now = (): number => performance.timeOrigin + performance.now();
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? NaN;
+}
+
+function pin(redisPid: number): string {
+  if (PIN === 'none') return 'not pinned';
+  try {
+    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-pc', PIN === 'split' ? '1' : '0', String(redisPid)], {
+      stdio: 'ignore',
+    });
+    return PIN === 'split' ? 'Node on CPU 0, Redis on CPU 1' : 'Node and Redis both on CPU 0';
+  } catch {
+    return 'not pinned (taskset failed)';
+  }
+}
+
+async function redisInfuse(port: number, options: InfuseOptions = {}) {
+  const redis = new Redis(port, '127.0.0.1');
+  const store = new RedisStore({ redis, prefix: `bench${Math.random()}` });
+  await store.ready();
+  const infuse = new Infuse({ ...options, store });
+  return {
+    infuse,
+    close: async () => {
+      await infuse.shutdown();
+      redis.disconnect();
+    },
+  };
+}
+
+/** ns per call of a closed circuit: in-memory Infuse, RedisStore, and the naive GET+SET store. */
+async function healthyPath(port: number): Promise<Result[]> {
+  const memory = new Infuse();
+  const shared = await redisInfuse(port);
+  const naiveClient = new Redis(port, '127.0.0.1');
+  const naive = new Infuse({ store: new NaiveRedisStore(naiveClient) });
+  const circuits = {
+    memory: memory.circuit('svc'),
+    redis: shared.infuse.circuit('svc'),
+    naive: naive.circuit('svc'),
+  };
+  await circuits.redis.call(noop); // the first meeting's read, out of the measurement
+  const loop = (circuit: (typeof circuits)['memory']) => async (iterations: number) => {
+    for (let i = 0; i < iterations; i++) await circuit.call(noop);
+  };
+  const fast = await measure(
+    [
+      { name: 'in-memory Infuse', run: loop(circuits.memory) },
+      { name: 'RedisStore', run: loop(circuits.redis) },
+    ],
+    { iterations: FAST_ITERATIONS, rounds: ROUNDS },
+  );
+  const slow = await measure([{ name: 'naive GET + SET per call', run: loop(circuits.naive) }], {
+    iterations: SHORT ? 20 : 200,
+    rounds: SHORT ? 3 : 10,
+  });
+  await Promise.all([memory.shutdown(), shared.close(), naive.shutdown()]);
+  naiveClient.disconnect();
+  return [...fast, ...slow];
+}
+
+/** Redis commands per call while calls run flat out on closed circuits. */
+async function commandsPerCall(port: number, options: InfuseOptions): Promise<number> {
+  const admin = new Redis(port, '127.0.0.1');
+  const shared = await redisInfuse(port, options);
+  const circuit = shared.infuse.circuit('steady');
+  await circuit.call(noop);
+  await admin.config('RESETSTAT');
+  let calls = 0;
+  const until = performance.now() + STEADY_SECONDS * 1_000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 1_000; i++) await circuit.call(noop);
+    calls += 1_000;
+    // Let timers (the flush, the poll) run as they would in a server.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const stats = await admin.info('commandstats');
+  await shared.close();
+  admin.disconnect();
+  let commands = 0;
+  for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+    if (name !== 'info' && name !== 'config') commands += Number(count);
+  }
+  return commands / calls;
+}
+
+/** ms from a failing call in this process to the trip reaching another process. */
+async function tripToOther(port: number): Promise<{ p50: number; p99: number; max: number }> {
+  const prefix = `trip${Math.random()}`;
+  const peer = fork(PEER, [String(port), prefix, 'svc'], { execArgv: ['--import', 'tsx'] });
+  const messages: { to: string; at: number }[] = [];
+  const next = (to: string) =>
+    new Promise<number>((resolve) => {
+      const check = () => {
+        const index = messages.findIndex((m) => m.to === to);
+        if (index === -1) return false;
+        resolve(messages.splice(0, index + 1)[index]!.at);
+        return true;
+      };
+      if (!check())
+        peer.on('message', function wait() {
+          if (check()) peer.off('message', wait);
+        });
+    });
+  peer.on('message', (message: { to: string; at: number }) => messages.push(message));
+  await next('ready');
+  const redis = new Redis(port, '127.0.0.1');
+  const store = new RedisStore({ redis, prefix });
+  const infuse = new Infuse({ store, failMax: 1, resetTimeout: 600_000 });
+  const circuit = infuse.circuit('svc');
+  const delays: number[] = [];
+  for (let i = 0; i < TRIPS; i++) {
+    let failedAt = 0;
+    const opened = next('open');
+    await circuit
+      .call(() => {
+        failedAt = now();
+        throw new Error('down');
+      })
+      .catch(noop);
+    delays.push((await opened) - failedAt);
+    const closed = next('closed');
+    await circuit.close();
+    await closed;
+  }
+  peer.send('exit');
+  await infuse.shutdown();
+  redis.disconnect();
+  return { p50: percentile(delays, 0.5), p99: percentile(delays, 0.99), max: Math.max(...delays) };
+}
+
+function micro(ns: number): string {
+  return `${(ns / 1_000).toFixed(2)} µs`;
+}
+
+async function scenario(label: string, port: number): Promise<string[]> {
+  const results = await healthyPath(port);
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const memory = byName.get('in-memory Infuse')!;
+  const shared = byName.get('RedisStore')!;
+  const naive = byName.get('naive GET + SET per call')!;
+  const plain = await commandsPerCall(port, {});
+  const rate = await commandsPerCall(port, {
+    failureRate: { threshold: 0.5, minimumCalls: 20, window: 10_000 },
+  });
+  const trip = await tripToOther(port);
+  return [
+    `### ${label}`,
+    '',
+    table(results, 'in-memory Infuse'),
+    '',
+    '| figure | value |',
+    '|---|---:|',
+    `| added p50 per healthy call, RedisStore vs in-memory | ${micro(shared.median - memory.median)} |`,
+    `| added p50 per call, naive GET + SET vs in-memory | ${micro(naive.median - memory.median)} |`,
+    `| Redis commands per call, steady state (failMax only) | ${plain.toFixed(6)} |`,
+    `| Redis commands per call, steady state (with failureRate) | ${rate.toFixed(6)} |`,
+    `| trip in one process → state change in another, p50 | ${trip.p50.toFixed(2)} ms |`,
+    `| trip in one process → state change in another, p99 | ${trip.p99.toFixed(2)} ms |`,
+    `| trip in one process → state change in another, max | ${trip.max.toFixed(2)} ms |`,
+    '',
+  ];
+}
+
+async function main(): Promise<void> {
+  const server = await startRedis();
+  const proxy = await DelayProxy.start(server.port, 1);
+  try {
+    const pinning = pin(server.pid);
+    const version = (await server.cli('INFO', 'server')).match(/redis_version:(\S+)/)?.[1];
+    const lines = [
+      `## RedisStore (\`npm run bench:redis${SHORT ? ' -- --short' : ''}\`)`,
+      '',
+      `${machine()}; Redis ${version ?? '?'}; ${pinning}.`,
+      '',
+      ...(await scenario('Redis on loopback', server.port)),
+      ...(await scenario('Through a proxy adding 1 ms each way', proxy.port)),
+      '### Load on Redis per circuit, 1,000 processes (defaults)',
+      '',
+      '| source | commands per second |',
+      '|---|---:|',
+      '| slow poll (one read per process per 30 s ± 20%) | ~33 |',
+      '| success batches, only with `failureRate` (one per process per second with traffic) | ≤ 1,000 |',
+      '| failures | one script per failed call (failMax trips at once) |',
+      '| a trip | one script + one PUBLISH delivered to 1,000 subscribers |',
+      '| end of an open period | ≤ one permit request per process (1,000), then none until news |',
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    await proxy.close();
+    await server.stop();
+  }
+}
+
+await main();

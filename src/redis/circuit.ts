@@ -1,0 +1,558 @@
+import type { CircuitSnapshot, CircuitState, ForcedMode } from '../core/types.js';
+import { LocalCircuit } from '../stores/local-circuit.js';
+import type {
+  Admission,
+  Command,
+  Policy,
+  StoreCircuit,
+  StoreEvent,
+  StoreVerdict,
+  Ticket,
+  Transition,
+} from '../stores/store.js';
+import type { ScriptName } from './lua.js';
+import {
+  guess,
+  isNewer,
+  reseed,
+  seed,
+  type FleetState,
+  type ScriptEvent,
+  type ScriptReply,
+} from './fleet.js';
+import { within } from './wait.js';
+import { RedisStoreError } from './errors.js';
+import type { CircuitKeys } from './keys.js';
+
+const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
+
+/** What a circuit needs from its store. */
+export interface CircuitHost {
+  /** False while Redis is unreachable: circuits then run on per-process state. */
+  readonly up: boolean;
+  readonly waitTimeout: number;
+  readonly trialLease: number;
+  /** Runs a script for the circuit; rejects when Redis does not answer. */
+  run(
+    script: ScriptName,
+    circuit: RedisCircuit,
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
+  /** Parses a reply; malformed ones are reported and rejected. */
+  parse(raw: unknown): ScriptReply;
+  /** A command failed: Redis is probably unreachable. */
+  fail(error: unknown): void;
+  transition(transition: Transition): void;
+  event(event: StoreEvent): void;
+  /** Successes wait to be flushed. */
+  dirty(circuit: RedisCircuit): void;
+  /** The circuit holds trial leases that must be renewed. */
+  leasing(circuit: RedisCircuit): void;
+  /** The circuit's state was created or changed here: list it for preloading. */
+  index(circuit: RedisCircuit): void;
+  /** A lease id prefix unique across the fleet. */
+  leaseBatch(): string;
+}
+
+class TrialTicket implements Ticket {
+  readonly allowed = true;
+  readonly kind = 'trial';
+  readonly generation: number;
+  readonly epoch: string;
+  readonly lease: string;
+
+  constructor(fleet: FleetState, lease: string) {
+    this.generation = fleet.generation;
+    this.epoch = fleet.epoch;
+    this.lease = lease;
+  }
+}
+
+type Resolve = (admission: Admission | PromiseLike<Admission>) => void;
+
+/**
+ * One circuit of a {@link RedisStore}: a local picture of the fleet's state that answers the
+ * healthy path without a round trip, kept current by script replies and pub/sub messages, and a
+ * per-process {@link LocalCircuit} with the same policy to fall back on while Redis cannot answer.
+ */
+export class RedisCircuit implements StoreCircuit {
+  readonly key: string;
+  readonly keys: CircuitKeys;
+  readonly policy: Policy;
+  readonly #host: CircuitHost;
+
+  /** The fleet's state as last learned (before the first read: what `initialState` would give). */
+  #fleet: FleetState;
+  /** `performance.now()` at which an open circuit may try again. */
+  #openUntil = 0;
+  /** The closed ticket of the current generation; a released ticket that is not it is old. */
+  #closed: Ticket;
+  /** `#closed` when a call may go without asking anyone, otherwise null. */
+  #fast: Ticket | null = null;
+  /** Consecutive failures of this process's calls (see README: what "consecutive" means). */
+  #streak = 0;
+  /** Successes not yet sent (failure-rate policies only). */
+  #successes = 0;
+  #inFlight = 0;
+  readonly #trials = new Set<TrialTicket>();
+  /** Every trial permit is taken: reject locally until then, or until news arrives. */
+  #holdUntil = 0;
+  #fallback: LocalCircuit | null = null;
+  /** Tickets a fallback issued, so that each goes back to the machine that issued it. */
+  readonly #issued = new WeakMap<Ticket, LocalCircuit>();
+  #loading: Promise<void> | null = null;
+  #waiters: Resolve[] = [];
+  #asking = false;
+  /** Scripts in flight; pub/sub news waits for them so that their own replies come first. */
+  #ops = 0;
+  #deferred: FleetState | null = null;
+  #retired = false;
+
+  constructor(
+    key: string,
+    keys: CircuitKeys,
+    policy: Policy,
+    host: CircuitHost,
+    known: FleetState | undefined,
+  ) {
+    this.key = key;
+    this.keys = keys;
+    this.policy = policy;
+    this.#host = host;
+    this.#fleet = known ?? guess(policy);
+    this.#openUntil = performance.now() + this.#fleet.remaining;
+    this.#closed = closedTicket(this.#fleet.generation);
+    if (known === undefined) {
+      if (host.up) this.#loading = this.#load();
+      else this.#fallBack();
+    }
+    this.#refresh();
+  }
+
+  get state(): CircuitState {
+    return this.#fallback?.state ?? this.#fleet.state;
+  }
+
+  get forced(): ForcedMode | null {
+    return this.#fallback === null ? this.#fleet.forced : this.#fallback.forced;
+  }
+
+  get failures(): number {
+    return this.#fallback?.failures ?? this.#streak;
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  /** True when dropping the circuit loses nothing but this process's failure streak. */
+  get idle(): boolean {
+    return (
+      this.state === 'closed' &&
+      this.forced === null &&
+      this.#inFlight === 0 &&
+      this.#trials.size === 0 &&
+      this.#ops === 0 &&
+      this.#loading === null &&
+      (this.#fallback?.idle ?? true)
+    );
+  }
+
+  /** True when calls run on per-process state. */
+  get local(): boolean {
+    return this.#fallback !== null;
+  }
+
+  retire(): void {
+    this.#retired = true;
+  }
+
+  acquire(): Admission | Promise<Admission> {
+    const ticket = this.#fast;
+    if (ticket !== null) {
+      this.#inFlight++;
+      return ticket;
+    }
+    if (this.#loading !== null) return this.#loading.then(() => this.acquire());
+    if (this.#fallback !== null) return this.#acquireLocally(this.#fallback);
+    return this.#decide(true);
+  }
+
+  release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void> {
+    if (ticket === this.#closed) {
+      this.#inFlight--;
+      if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);
+      if (verdict === 'success') {
+        this.#streak = 0;
+        if (this.policy.failureRate !== null && this.#successes++ === 0) this.#host.dirty(this);
+        return;
+      }
+      if (verdict === 'aborted') return;
+      this.#streak++;
+      return this.#reportFailure();
+    }
+    if (ticket.kind === 'bypass') return;
+    const issuer = this.#issued.get(ticket);
+    if (issuer !== undefined) {
+      if (issuer === this.#fallback) issuer.release(ticket, verdict);
+      return;
+    }
+    this.#inFlight--;
+    if (ticket instanceof TrialTicket) return this.#settleTrial(ticket, verdict);
+    // A closed ticket of an older generation: decided before a change, it must not undo it.
+  }
+
+  async command(command: Command): Promise<void> {
+    if (this.#loading !== null) await this.#loading;
+    const refuse = (cause?: unknown): RedisStoreError =>
+      new RedisStoreError(
+        this.key,
+        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: Redis cannot be reached; nothing was changed`,
+        cause,
+      );
+    if (!this.#host.up) throw refuse();
+    try {
+      await this.#exec('infuseCommand', [command]);
+    } catch (error) {
+      this.#host.fail(error);
+      throw refuse(error);
+    }
+  }
+
+  snapshot(): CircuitSnapshot {
+    if (this.#fallback !== null) return this.#fallback.snapshot();
+    const fleet = this.#fleet;
+    let retryAfter = 0;
+    if (fleet.forced === 'forced-open') retryAfter = Infinity;
+    else if (fleet.forced === null && fleet.state === 'open') {
+      retryAfter = Math.max(0, Math.ceil(this.#openUntil - performance.now()));
+    }
+    return {
+      key: this.key,
+      state: fleet.state,
+      forced: fleet.forced,
+      mode: fleet.forced ?? fleet.state,
+      failures: this.#streak,
+      window: { calls: fleet.calls, failures: fleet.failures },
+      trialsInFlight: fleet.state === 'half-open' ? fleet.trialsInFlight : 0,
+      changedAt: fleet.changedAt,
+      retryAfter,
+      generation: fleet.generation,
+    };
+  }
+
+  /** Sends batched successes (called by the store's flush timer). */
+  flush(): void {
+    const successes = this.#successes;
+    this.#successes = 0;
+    if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
+    const fleet = this.#fleet;
+    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0]);
+  }
+
+  /** Renews the trial leases this process holds; false when it holds none. */
+  renew(): boolean {
+    if (this.#trials.size === 0) return false;
+    const leases = [...this.#trials].map((ticket) => ticket.lease);
+    this.#host
+      .run('infuseRenew', this, [this.#host.trialLease, ...leases])
+      .catch((error: unknown) => {
+        this.#host.fail(error);
+      });
+    return true;
+  }
+
+  /**
+   * Reads the fleet's state again (after a reconnect, on recovery, and by the slow poll). Where
+   * Redis lost the state, a process that knew it open or forced writes it back. Resolves false
+   * when Redis did not answer.
+   */
+  resync(): Promise<boolean> {
+    // `#fleet` is the last state Redis confirmed (a fallback never changes it): what this process
+    // writes back if Redis lost it. Per-process trips made while Redis was away are not.
+    const fleet = this.#fleet;
+    const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
+    const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
+    return this.#send('infuseRead', args);
+  }
+
+  /** News from pub/sub: applied unless older than what this process knows. */
+  hear(fleet: FleetState): void {
+    if (this.#ops > 0) {
+      if (this.#deferred === null || isNewer(fleet, this.#deferred)) this.#deferred = fleet;
+      return;
+    }
+    this.#adopt(fleet, null);
+  }
+
+  /** Redis became unreachable: run on per-process state until it is back. */
+  fallBack(): void {
+    this.#fallBack();
+  }
+
+  #decide(mayAsk: boolean): Admission | Promise<Admission> {
+    const fleet = this.#fleet;
+    if (fleet.forced === 'disabled') return BYPASS;
+    if (fleet.forced === 'forced-open') {
+      return { allowed: false, state: fleet.state, forced: fleet.forced, retryAfter: Infinity };
+    }
+    const now = performance.now();
+    switch (fleet.state) {
+      case 'closed':
+        this.#inFlight++;
+        return this.#closed;
+      case 'open':
+        if (now < this.#openUntil) {
+          return { allowed: false, state: 'open', forced: null, retryAfter: this.#openUntil - now };
+        }
+        break;
+      case 'half-open':
+        if (now < this.#holdUntil || !mayAsk) {
+          return { allowed: false, state: 'half-open', forced: null, retryAfter: 0 };
+        }
+        break;
+    }
+    if (!mayAsk) return { allowed: false, state: fleet.state, forced: null, retryAfter: 0 };
+    return this.#askPermit();
+  }
+
+  /**
+   * Asks Redis for trial permits. Callers that arrive in the same tick share one script call;
+   * callers that arrive while it is in flight wait for its answer, then decide on it.
+   */
+  #askPermit(): Promise<Admission> {
+    return new Promise<Admission>((resolve) => {
+      this.#waiters.push(resolve);
+      if (!this.#asking) {
+        this.#asking = true;
+        queueMicrotask(() => {
+          this.#sendAsk();
+        });
+      }
+    });
+  }
+
+  #sendAsk(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    let answered = false;
+    const asked = this.#send(
+      'infuseAcquire',
+      [waiters.length, this.#host.trialLease, this.#host.leaseBatch()],
+      (reply) => {
+        if (answered || this.#fallback !== null) {
+          // The callers were answered locally already: give the permits straight back.
+          for (const lease of reply.leases) this.#giveBack(reply.fleet, lease);
+          return;
+        }
+        answered = true;
+        if (reply.hold > 0) this.#holdUntil = performance.now() + reply.hold;
+        waiters.forEach((resolve, i) => {
+          const lease = reply.leases[i];
+          if (lease === undefined) {
+            resolve(this.#decide(false));
+            return;
+          }
+          const ticket = new TrialTicket(reply.fleet, lease);
+          this.#trials.add(ticket);
+          this.#inFlight++;
+          resolve(ticket);
+        });
+        if (reply.leases.length > 0) this.#host.leasing(this);
+      },
+    );
+    // No answer in time: these callers are refused, as half-open callers without a permit are.
+    // A trial granted here on per-process state could exceed the fleet's halfOpenMaxCalls while
+    // Redis is merely slow; once Redis is declared down, the fallback grants trials on its own.
+    const refuse = (): void => {
+      answered = true;
+      for (const resolve of waiters) {
+        resolve(
+          this.#fallback === null
+            ? { allowed: false, state: 'half-open', forced: null, retryAfter: 0 }
+            : this.#acquireLocally(this.#fallback),
+        );
+      }
+    };
+    void this.#bounded(asked, refuse).then(() => {
+      if (!answered) refuse();
+      this.#asking = false;
+      const queued = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of queued) resolve(this.acquire());
+    });
+  }
+
+  #giveBack(fleet: FleetState, lease: string): void {
+    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted']);
+  }
+
+  #settleTrial(ticket: TrialTicket, verdict: StoreVerdict): void | Promise<void> {
+    this.#trials.delete(ticket);
+    // A permit may be free again (an abort gives it back; an outcome ends the attempt).
+    this.#holdUntil = 0;
+    if (verdict === 'failure') this.#streak++;
+    if (!this.#host.up) return; // the lease expires in Redis on its own
+    const settled = this.#send('infuseSettle', [
+      ticket.epoch,
+      ticket.generation,
+      ticket.lease,
+      verdict,
+    ]);
+    // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
+    // reply (or the transition's message) brings this process up to date.
+    return this.#bounded(settled, () => undefined);
+  }
+
+  #reportFailure(): Promise<void> {
+    const fleet = this.#fleet;
+    const successes = this.#successes;
+    this.#successes = 0;
+    const trips = this.#streak >= this.policy.failMax ? 1 : 0;
+    const reported = this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      successes,
+      1,
+      trips,
+    ]);
+    return this.#bounded(reported, () => this.#fallBack());
+  }
+
+  #load(): Promise<void> {
+    const read = this.#send('infuseRead', seed(this.policy));
+    return this.#bounded(read, () => this.#fallBack()).then(() => {
+      this.#loading = null;
+      this.#refresh();
+    });
+  }
+
+  #bounded(op: Promise<boolean>, late: () => void): Promise<void> {
+    return within(op, this.#host.waitTimeout, late);
+  }
+
+  /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
+  #send(
+    script: ScriptName,
+    args: readonly (string | number)[],
+    onReply?: (reply: ScriptReply) => void,
+  ): Promise<boolean> {
+    return this.#exec(script, args, onReply).then(
+      () => true,
+      (error: unknown) => {
+        this.#host.fail(error);
+        return false;
+      },
+    );
+  }
+
+  async #exec(
+    script: ScriptName,
+    args: readonly (string | number)[],
+    onReply?: (reply: ScriptReply) => void,
+  ): Promise<void> {
+    this.#ops++;
+    try {
+      const reply = this.#host.parse(await this.#host.run(script, this, args));
+      if (reply.malformed) {
+        this.#host.event({
+          type: 'malformed',
+          key: this.key,
+          message: `RedisStore: data under the keys of circuit ${JSON.stringify(this.key)} was not written by infuse-breaker; it was treated as absent and replaced`,
+        });
+      }
+      if (reply.created || reply.event !== null) this.#host.index(this);
+      this.#adopt(reply.fleet, reply.event);
+      onReply?.(reply);
+    } finally {
+      if (--this.#ops === 0 && this.#deferred !== null) {
+        const deferred = this.#deferred;
+        this.#deferred = null;
+        this.#adopt(deferred, null);
+      }
+    }
+  }
+
+  /** Takes on the fleet's state when it is news; announces what changed for this process. */
+  #adopt(fleet: FleetState, event: ScriptEvent | null): void {
+    if (!this.#host.up) return;
+    const fallback = this.#fallback;
+    if (fallback === null ? !isNewer(fleet, this.#fleet) : isNewer(this.#fleet, fleet)) return;
+    const from = this.state;
+    const fromForced = this.forced;
+    const previous = this.#fleet;
+    this.#fleet = fleet;
+    this.#openUntil = performance.now() + fleet.remaining;
+    this.#holdUntil = 0;
+    if (fleet.epoch !== previous.epoch || fleet.generation !== previous.generation) {
+      this.#closed = closedTicket(fleet.generation);
+      this.#successes = 0;
+      if (fleet.state === 'closed') this.#streak = 0;
+    }
+    if (fallback !== null) {
+      this.#fallback = null;
+      if (fleet.state === 'closed' && fallback.state === 'closed') this.#streak = fallback.failures;
+    }
+    this.#refresh();
+    if (from !== fleet.state || fromForced !== fleet.forced) {
+      this.#host.transition({
+        key: this.key,
+        from,
+        to: fleet.state,
+        fromForced,
+        forced: fleet.forced,
+        reason: event?.reason ?? 'remote',
+        generation: fleet.generation,
+      });
+    }
+  }
+
+  /**
+   * Switches to per-process state, starting from what this process knew: the same state (an open
+   * circuit stays open a full `resetTimeout` from now) and the same failure streak.
+   */
+  #fallBack(): LocalCircuit {
+    if (this.#fallback !== null) return this.#fallback;
+    const mode = this.forced ?? this.state;
+    const fallback = new LocalCircuit(
+      this.key,
+      { ...this.policy, initialState: mode === 'closed' ? null : mode },
+      Date.now,
+      (transition) => this.#host.transition(transition),
+    );
+    this.#fallback = fallback;
+    this.#refresh();
+    if (mode === 'closed') {
+      for (let i = 0; i < this.#streak; i++) this.#countLocally(fallback, 'failure');
+    }
+    return fallback;
+  }
+
+  #acquireLocally(fallback: LocalCircuit): Admission {
+    const admission = fallback.acquire();
+    if (admission.allowed && admission.kind !== 'bypass') this.#issued.set(admission, fallback);
+    return admission;
+  }
+
+  /** Counts, on the fallback, the outcome of a call that was let through before it took over. */
+  #countLocally(fallback: LocalCircuit, verdict: StoreVerdict): void {
+    if (verdict === 'aborted' || fallback.state !== 'closed' || fallback.forced !== null) return;
+    const ticket = fallback.acquire();
+    if (ticket.allowed) fallback.release(ticket, verdict);
+  }
+
+  #refresh(): void {
+    const fleet = this.#fleet;
+    this.#fast =
+      this.#loading === null &&
+      this.#fallback === null &&
+      fleet.state === 'closed' &&
+      fleet.forced === null
+        ? this.#closed
+        : null;
+  }
+}
+
+function closedTicket(generation: number): Ticket {
+  return Object.freeze({ allowed: true, kind: 'closed', generation });
+}

@@ -1,0 +1,295 @@
+/**
+ * The Lua scripts that make every decision of a shared circuit. Each runs atomically on the node
+ * that owns the circuit's hash tag, reads time from Redis `TIME` (never from a process), and
+ * answers with remaining milliseconds rather than absolute times.
+ *
+ * Keys of one circuit (one hash tag):
+ *   KEYS[1] state  hash: k (circuit key), e (epoch: creation time in µs), g (generation),
+ *                        st (state), fo (forced mode or ''), ou (open until, ms), ts (trial
+ *                        successes), ca (changed at, ms)
+ *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
+ *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures
+ *
+ * ARGV[1..8] are the same for every script: circuit key, channel, ttl, resetTimeout,
+ * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window. Script arguments
+ * follow from ARGV[9].
+ *
+ * Every script answers with one reply (see `parseReply` in scripts.ts):
+ *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
+ *     windowCalls, windowFailures, from, fromForced, reason, hold, lease... }
+ * flags: 1 = malformed data was found and dropped, 2 = this script created the state.
+ * from/fromForced/reason are set when this script made a transition (it then published it).
+ */
+
+const PRELUDE = `
+local S, L, W = KEYS[1], KEYS[2], KEYS[3]
+local KEY, CHANNEL = ARGV[1], ARGV[2]
+local TTL, RESET, MAXTRIALS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local THRESHOLD, MINCALLS, WINDOW = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local clock = redis.call('TIME')
+local AT = clock[1] .. string.format('%06d', tonumber(clock[2]))
+local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local flags = 0
+local event = nil
+
+local STATES = { closed = true, open = true, ['half-open'] = true }
+local FORCED = { [''] = true, ['forced-open'] = true, disabled = true }
+
+local function int(value)
+  if type(value) ~= 'string' or not string.find(value, '^%-?%d+$') or #value > 17 then return nil end
+  return tonumber(value)
+end
+
+local function absent()
+  return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW }
+end
+
+-- Reads the circuit; anything that is not what these scripts write is dropped and reported.
+local function load()
+  local kind = redis.call('TYPE', S).ok
+  local c = nil
+  if kind == 'hash' then
+    local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca')
+    local g, ou, ts, ca = int(f[3]), int(f[6]), int(f[7]), int(f[8])
+    if f[1] == KEY and int(f[2]) and g and g >= 1 and STATES[f[4]] and FORCED[f[5]]
+      and ou and ts and ts >= 0 and ca then
+      c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
+    end
+  end
+  local leaseKind, windowKind = redis.call('TYPE', L).ok, redis.call('TYPE', W).ok
+  if (kind ~= 'none' and c == nil) or (leaseKind ~= 'none' and leaseKind ~= 'zset')
+    or (windowKind ~= 'none' and windowKind ~= 'hash') then
+    flags = 1
+    redis.call('DEL', S, L, W)
+    return absent()
+  end
+  return c or absent()
+end
+
+local function touch()
+  redis.call('PEXPIRE', S, TTL)
+  redis.call('PEXPIRE', L, TTL)
+  redis.call('PEXPIRE', W, TTL)
+end
+
+local function save(c)
+  if c.e == '' then
+    c.e = AT
+    flags = flags + 2
+  end
+  redis.call('HSET', S, 'k', KEY, 'e', c.e, 'g', c.g, 'st', c.st, 'fo', c.fo,
+    'ou', c.ou, 'ts', c.ts, 'ca', c.ca)
+  touch()
+end
+
+local function remaining(c)
+  if c.fo == '' and c.st == 'open' then return math.max(0, c.ou - NOW) end
+  return 0
+end
+
+local function announce(c, from, fromForced, reason)
+  redis.call('PUBLISH', CHANNEL, cjson.encode({ k = KEY, e = c.e, g = c.g, st = c.st,
+    fo = c.fo, rm = remaining(c), ca = c.ca, f = from, ff = fromForced, r = reason }))
+end
+
+-- The one place a state changes: new generation, fresh counters, old leases void, published once.
+local function transition(c, to, fo, reason)
+  local from, fromForced = c.st, c.fo
+  c.g = c.g + 1
+  c.st = to
+  c.fo = fo
+  c.ca = NOW
+  c.ts = 0
+  if to == 'open' then c.ou = NOW + RESET end
+  redis.call('DEL', L, W)
+  save(c)
+  event = { from, fromForced, reason }
+  announce(c, from, fromForced, reason)
+end
+
+-- Calls and failures in the window, after adding a batch; buckets older than the window go.
+local function window(calls, failures)
+  if THRESHOLD <= 0 then return 0, 0 end
+  local size = math.max(1, math.floor(WINDOW / 10))
+  local current = math.floor(NOW / size)
+  if calls > 0 then
+    redis.call('HINCRBY', W, 'c' .. current, calls)
+    if failures > 0 then redis.call('HINCRBY', W, 'f' .. current, failures) end
+    redis.call('PEXPIRE', W, TTL)
+  end
+  local fields = redis.call('HGETALL', W)
+  local total, failed = 0, 0
+  for i = 1, #fields, 2 do
+    local kind, bucket = string.match(fields[i], '^([cf])(%d+)$')
+    local count = int(fields[i + 1])
+    bucket = tonumber(bucket)
+    if kind == nil or count == nil or bucket <= current - 10 then
+      redis.call('HDEL', W, fields[i])
+    elseif kind == 'c' then
+      total = total + count
+    else
+      failed = failed + count
+    end
+  end
+  return total, failed
+end
+
+local function rateTrips(calls, failures)
+  return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
+end
+
+local function reply(c, hold, leases)
+  local ev = event or { '', '', '' }
+  local trials, calls, failures = 0, 0, 0
+  if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
+  if c.st == 'closed' and c.fo == '' then calls, failures = window(0, 0) end
+  local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
+    ev[1], ev[2], ev[3], hold or 0 }
+  for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
+  return out
+end
+`;
+
+/** ARGV[9..11]: seed state, seed forced mode, seed remaining ms ('' = no seed). */
+const READ = `
+local c = load()
+local state, forced = ARGV[9], ARGV[10]
+if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forced ~= '') then
+  -- Only where nothing is stored: initial state, or a process re-seeding a Redis that lost it.
+  c.g = 1
+  c.st = state
+  c.fo = forced
+  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[11]) or RESET) end
+  save(c)
+  announce(c, 'closed', '', 'remote')
+elseif c.e ~= '' then
+  touch()
+end
+return reply(c)
+`;
+
+/** ARGV[9..11]: permits wanted, lease ms, lease id prefix. */
+const ACQUIRE = `
+local c = load()
+local granted, hold = {}, 0
+if c.fo == '' and c.st == 'open' and NOW >= c.ou then
+  transition(c, 'half-open', '', 'resetTimeout')
+end
+if c.fo == '' and c.st == 'half-open' then
+  local lease = tonumber(ARGV[10])
+  redis.call('ZREMRANGEBYSCORE', L, '-inf', NOW)
+  local free = MAXTRIALS - c.ts - redis.call('ZCARD', L)
+  local n = math.min(tonumber(ARGV[9]), free)
+  for i = 1, n do
+    granted[i] = ARGV[11] .. ':' .. i
+    redis.call('ZADD', L, NOW + lease, granted[i])
+  end
+  if n > 0 then touch() end
+  if free - math.max(n, 0) <= 0 then
+    local first = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')
+    hold = first[2] and math.max(1, tonumber(first[2]) - NOW) or lease
+  end
+end
+return reply(c, hold, granted)
+`;
+
+/** ARGV[9..13]: epoch, generation, successes, failures, '1' when the caller's streak trips. */
+const REPORT = `
+local c = load()
+if c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'closed' and c.fo == '' then
+  local failures = tonumber(ARGV[12])
+  local calls, failed = window(tonumber(ARGV[11]) + failures, failures)
+  if ARGV[13] == '1' then
+    transition(c, 'open', '', 'failMax')
+  elseif rateTrips(calls, failed) then
+    transition(c, 'open', '', 'failureRate')
+  elseif c.e ~= '' then
+    touch()
+  end
+end
+return reply(c)
+`;
+
+/** ARGV[9..12]: epoch, generation, lease id, verdict (success | failure | aborted). */
+const SETTLE = `
+local c = load()
+local deadline = tonumber(redis.call('ZSCORE', L, ARGV[11]) or '0')
+redis.call('ZREM', L, ARGV[11])
+if deadline > NOW and c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'half-open'
+  and c.fo == '' then
+  if ARGV[12] == 'failure' then
+    transition(c, 'open', '', 'trialFailed')
+  elseif ARGV[12] == 'success' then
+    c.ts = c.ts + 1
+    if c.ts >= MAXTRIALS then
+      transition(c, 'closed', '', 'trialSucceeded')
+    else
+      save(c)
+    end
+  end
+end
+return reply(c)
+`;
+
+/** ARGV[9]: open | close | half-open | force-open | disable | clear-forced. */
+const COMMAND = `
+local c = load()
+local command = ARGV[9]
+if command == 'open' then
+  transition(c, 'open', '', 'manual')
+elseif command == 'close' then
+  transition(c, 'closed', '', 'manual')
+elseif command == 'half-open' then
+  transition(c, 'half-open', '', 'manual')
+elseif command == 'force-open' then
+  transition(c, c.st, 'forced-open', 'manual')
+elseif command == 'disable' then
+  transition(c, c.st, 'disabled', 'manual')
+elseif command == 'clear-forced' then
+  if c.fo ~= '' then transition(c, 'closed', '', 'manual') end
+else
+  return redis.error_reply('infuse: unknown command ' .. command)
+end
+return reply(c)
+`;
+
+/** ARGV[9]: lease ms; ARGV[10..]: lease ids still held by the caller. Extends live leases only. */
+const RENEW = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local renewed = 0
+for i = 10, #ARGV do
+  local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
+  if deadline > now then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[i])
+    renewed = renewed + 1
+  end
+end
+return renewed
+`;
+
+/**
+ * KEYS[1]: the index of circuits that hold state; ARGV: circuit key, ttl, max entries. Feeds
+ * `preload`; it is a hint only, never part of a decision.
+ */
+const INDEX = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/** Script name → source, each with the number of keys it takes. */
+export const SCRIPTS = {
+  infuseRead: { numberOfKeys: 3, lua: PRELUDE + READ },
+  infuseAcquire: { numberOfKeys: 3, lua: PRELUDE + ACQUIRE },
+  infuseReport: { numberOfKeys: 3, lua: PRELUDE + REPORT },
+  infuseSettle: { numberOfKeys: 3, lua: PRELUDE + SETTLE },
+  infuseCommand: { numberOfKeys: 3, lua: PRELUDE + COMMAND },
+  infuseRenew: { numberOfKeys: 3, lua: RENEW },
+  infuseIndex: { numberOfKeys: 1, lua: INDEX },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,167 @@
+import { show } from '../core/options.js';
+
+/**
+ * The part of an ioredis `Redis` or `Cluster` that {@link RedisStore} relies on, written
+ * structurally so that a client of ioredis 5 or 6 fits without this package importing either.
+ */
+export interface IoRedisClient {
+  /** True for an ioredis `Cluster`. */
+  readonly isCluster: boolean;
+  /** The client's options; RedisStore copies them into the connections it opens. */
+  readonly options: object;
+  /** ioredis' `duplicate()`: a new client with the same options (plus overrides). */
+  duplicate(...args: never[]): unknown;
+}
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client: `new Redis(url)` or `new Redis.Cluster(nodes)` (ioredis 5 or 6). The store
+   * never sends a command on it: it opens its own connections from it (one for commands, tuned to
+   * fail fast, and one subscriber) and closes only those.
+   */
+  readonly redis: IoRedisClient;
+  /**
+   * Prefix of every key and of the pub/sub channel. Processes that share circuits use the same
+   * prefix. Must not contain `{` or `}` (that would change the keys' hash tag).
+   * @default 'infuse'
+   */
+  readonly prefix?: string;
+  /**
+   * Milliseconds a command may take on the store's command connection before it fails and the
+   * store falls back to per-process state.
+   * @default 250
+   */
+  readonly commandTimeout?: number;
+  /**
+   * Longest a guarded call waits on Redis, in milliseconds: for the first read of a key, for a
+   * failure report, for a half-open permit, for a trial's outcome. When Redis has not answered by
+   * then, the call is answered from per-process state (the same policy) and the answer, when it
+   * comes, is applied afterwards. Healthy-path calls never wait at all.
+   * @default 50
+   */
+  readonly waitTimeout?: number;
+  /**
+   * How often, in milliseconds, each circuit's successes are sent in one batch. Only circuits with
+   * a `failureRate` policy send successes (the fleet's failure rate is counted in Redis); failures
+   * are sent at once.
+   * @default 1_000
+   */
+  readonly flushInterval?: number;
+  /**
+   * Mean interval, in milliseconds, of the slow poll that re-reads every known circuit (in case a
+   * pub/sub message was lost) and keeps its keys alive. Each poll is jittered by ±20%.
+   * @default 30_000
+   */
+  readonly pollInterval?: number;
+  /**
+   * Milliseconds a circuit's keys live in Redis after the last write or poll by any process. Raised
+   * where needed to twice the circuit's `resetTimeout` and failure-rate window.
+   * @default 3_600_000 (one hour)
+   */
+  readonly ttl?: number;
+  /**
+   * Milliseconds a half-open trial permit lasts. The holder renews it every third of that while
+   * its call runs; if the holder dies, the permit expires and another process may try.
+   * @default 10_000
+   */
+  readonly trialLease?: number;
+  /**
+   * Milliseconds between attempts to reach Redis again while it is unreachable.
+   * @default 1_000
+   */
+  readonly probeInterval?: number;
+  /**
+   * Circuits read when the store starts (most recently changed first), so that a new process
+   * knows the fleet's circuits before its first call; 0 turns it off. Circuits not preloaded are
+   * read the first time they are used.
+   * @default 1_000
+   */
+  readonly preload?: number;
+}
+
+/** {@link RedisStoreOptions}, validated and with defaults applied. */
+export interface NormalizedRedisStoreOptions {
+  readonly redis: IoRedisClient;
+  readonly prefix: string;
+  readonly commandTimeout: number;
+  readonly waitTimeout: number;
+  readonly flushInterval: number;
+  readonly pollInterval: number;
+  readonly ttl: number;
+  readonly trialLease: number;
+  readonly probeInterval: number;
+  readonly preload: number;
+}
+
+const DEFAULTS = {
+  prefix: 'infuse',
+  commandTimeout: 250,
+  waitTimeout: 50,
+  flushInterval: 1_000,
+  pollInterval: 30_000,
+  ttl: 3_600_000,
+  trialLease: 10_000,
+  probeInterval: 1_000,
+  preload: 1_000,
+} as const;
+
+const KNOWN = new Set(['redis', ...Object.keys(DEFAULTS)]);
+
+export function normalizeRedisStoreOptions(options: unknown): NormalizedRedisStoreOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`RedisStore: options must be an object with "redis"; got ${show(options)}`);
+  }
+  const given = options as Record<string, unknown>;
+  for (const name of Object.keys(given)) {
+    if (!KNOWN.has(name)) {
+      throw new TypeError(
+        `RedisStore: unknown option "${name}"; known options are: ${[...KNOWN].join(', ')}`,
+      );
+    }
+  }
+  const redis = given.redis as Partial<IoRedisClient> | undefined;
+  if (
+    typeof redis !== 'object' ||
+    typeof redis.duplicate !== 'function' ||
+    typeof redis.isCluster !== 'boolean' ||
+    typeof redis.options !== 'object'
+  ) {
+    throw new TypeError(
+      `RedisStore: option "redis" must be an ioredis Redis or Cluster client; got ${show(redis)}`,
+    );
+  }
+  const prefix = given.prefix ?? DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
+    throw new TypeError(
+      `RedisStore: option "prefix" must be a non-empty string without braces; got ${show(prefix)}`,
+    );
+  }
+  const number = (name: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number): number => {
+    const value = given[name] ?? DEFAULTS[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      throw new TypeError(
+        `RedisStore: option "${name}" must be an integer of at least ${min}; got ${show(value)}`,
+      );
+    }
+    return value;
+  };
+  const normalized = {
+    redis: redis as IoRedisClient,
+    prefix,
+    commandTimeout: number('commandTimeout', 1),
+    waitTimeout: number('waitTimeout', 1),
+    flushInterval: number('flushInterval', 1),
+    pollInterval: number('pollInterval', 10),
+    ttl: number('ttl', 1_000),
+    trialLease: number('trialLease', 30),
+    probeInterval: number('probeInterval', 10),
+    preload: number('preload', 0),
+  };
+  if (normalized.ttl < 2 * normalized.pollInterval) {
+    throw new TypeError(
+      `RedisStore: option "ttl" (${normalized.ttl}) must be at least twice "pollInterval" (${normalized.pollInterval}), or idle circuits would expire between polls`,
+    );
+  }
+  return normalized;
+}

@@ -1,0 +1,524 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  Policy,
+  Store,
+  StoreCircuit,
+  StoreConnection,
+  StoreEvent,
+  StoreHooks,
+  Transition,
+} from '../stores/store.js';
+import { RedisCircuit, type CircuitHost } from './circuit.js';
+import {
+  keyPrefixOf,
+  openCommandConnection,
+  openSubscriber,
+  runScript,
+  type Connection,
+} from './connections.js';
+import { isNewer, parseMessage, parseReply, type FleetState } from './fleet.js';
+import { channelName, circuitKeys, indexKey } from './keys.js';
+import type { ScriptName } from './lua.js';
+import {
+  normalizeRedisStoreOptions,
+  type NormalizedRedisStoreOptions,
+  type RedisStoreOptions,
+} from './options.js';
+
+/** Most circuits the preload index lists; older entries are dropped. */
+const INDEX_MAX = 10_000;
+
+/**
+ * - `idle`: no connection open (before the first `connect()`, after the last `disconnect()`);
+ * - `starting`: connections opened, Redis not answered yet (scripts wait for it, bounded);
+ * - `up`: Redis answers;
+ * - `down`: Redis cannot be reached; circuits run on per-process state; probing;
+ * - `recovering`: Redis answered a probe; circuits are being read again.
+ */
+type Phase = 'idle' | 'starting' | 'up' | 'down' | 'recovering';
+
+/**
+ * Shares circuit state across every process that uses the same Redis (single node or Cluster)
+ * and `prefix`: when one process trips a circuit, all of them reject. Every decision (counting,
+ * tripping, granting half-open trial permits, closing, forcing) is one Lua script, timed by
+ * Redis's clock.
+ *
+ * The healthy path never waits on Redis: each process keeps a picture of each circuit's state,
+ * updated by pub/sub; a closed circuit answers from memory, and successes are counted here
+ * (failures are reported at once). While Redis is down, slow or restarting, circuits run on
+ * per-process state with the same policy (the `store` event says `degraded`, then `recovered`),
+ * and manual changes reject with {@link RedisStoreError}.
+ *
+ * The store opens its own connections from the client it is given (a command connection tuned to
+ * fail fast, and a subscriber) and closes only those, when the last `Infuse` using it shuts down.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { Infuse } from 'infuse-breaker';
+ * import { RedisStore } from 'infuse-breaker/redis';
+ *
+ * const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: 'checkout' });
+ * await store.ready(); // optional: know the fleet's circuits before the first call
+ * const infuse = new Infuse({ store, failMax: 5, resetTimeout: 30_000 });
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly #options: NormalizedRedisStoreOptions;
+  readonly #circuits = new Map<string, RedisCircuit>();
+  readonly #hooks = new Set<StoreHooks>();
+  readonly #preloaded = new Map<string, FleetState>();
+  readonly #dirty = new Set<RedisCircuit>();
+  readonly #leasing = new Set<RedisCircuit>();
+  readonly #host: CircuitHost;
+  readonly #channel: string;
+  readonly #index: string;
+  /** Makes lease ids unique across the fleet. */
+  readonly #id = randomBytes(8).toString('hex');
+  #batches = 0;
+  #phase: Phase = 'idle';
+  #command: Connection | null = null;
+  #subscriber: Connection | null = null;
+  #ready: Promise<boolean> | null = null;
+  #started: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null =
+    null;
+  #flushTimer: NodeJS.Timeout | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #probeTimer: NodeJS.Timeout | null = null;
+  #renewTimer: NodeJS.Timeout | null = null;
+
+  /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
+  constructor(options: RedisStoreOptions) {
+    this.#options = normalizeRedisStoreOptions(options);
+    const { prefix, redis } = this.#options;
+    this.#channel = channelName(keyPrefixOf(redis), prefix);
+    this.#index = indexKey(prefix);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const store = this;
+    this.#host = {
+      get up() {
+        return (
+          store.#phase === 'starting' || store.#phase === 'up' || store.#phase === 'recovering'
+        );
+      },
+      waitTimeout: this.#options.waitTimeout,
+      trialLease: this.#options.trialLease,
+      run: (script, circuit, args) =>
+        this.#run(script, circuit.keys, circuit.key, circuit.policy, args),
+      parse: parseReply,
+      fail: (error) => this.#fail(error),
+      transition: (transition) => this.#announce(transition),
+      event: (event) => this.#emit(event),
+      dirty: (circuit) => this.#markDirty(circuit),
+      leasing: (circuit) => this.#markLeasing(circuit),
+      index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
+      leaseBatch: () => `${this.#id}:${++this.#batches}`,
+    };
+  }
+
+  /** How many circuits the store holds in this process. */
+  get size(): number {
+    return this.#circuits.size;
+  }
+
+  /** True while Redis cannot be reached and circuits run on per-process state. */
+  get degraded(): boolean {
+    return this.#phase === 'down' || this.#phase === 'recovering';
+  }
+
+  /**
+   * Opens the connections (if not open yet) and resolves once Redis has answered and the
+   * `preload` circuits are read: true then, false when Redis cannot be reached (calls still work,
+   * on per-process state). Never rejects. Awaiting it is optional.
+   */
+  ready(): Promise<boolean> {
+    this.#open();
+    return this.#ready ?? Promise.resolve(false);
+  }
+
+  /**
+   * Called by each `Infuse` given this store: opens the connections on first use and reports
+   * transitions (this process's and, with `reason: 'remote'`, other processes') and store events
+   * to `hooks`. The last connection to disconnect closes what the store opened.
+   */
+  connect(hooks: StoreHooks): StoreConnection {
+    this.#hooks.add(hooks);
+    this.#open();
+    let connected = true;
+    return {
+      disconnect: () => {
+        if (!connected) return Promise.resolve();
+        connected = false;
+        this.#hooks.delete(hooks);
+        return this.#hooks.size === 0 ? this.close() : Promise.resolve();
+      },
+    };
+  }
+
+  /**
+   * The circuit for `key` in this process, created on first use: it reads the fleet's state once
+   * (unless preloaded), writing `policy.initialState` only where Redis holds nothing.
+   */
+  circuit(key: string, policy: Policy): StoreCircuit {
+    let circuit = this.#circuits.get(key);
+    if (circuit === undefined) {
+      this.#open();
+      const known = this.#preloaded.get(key);
+      this.#preloaded.delete(key);
+      const keys = circuitKeys(this.#options.prefix, key);
+      circuit = new RedisCircuit(key, keys, policy, this.#host, known);
+      this.#circuits.set(key, circuit);
+    }
+    return circuit;
+  }
+
+  /** Lets go of an idle closed circuit in this process (its state in Redis is untouched). */
+  forget(key: string): boolean {
+    const circuit = this.#circuits.get(key);
+    if (circuit === undefined) return true;
+    if (!circuit.idle) return false;
+    circuit.retire();
+    this.#circuits.delete(key);
+    this.#dirty.delete(circuit);
+    return true;
+  }
+
+  /**
+   * Closes the connections this store opened (never the client it was given) and lets go of
+   * every circuit. Called by the last `Infuse` to shut down; using the store again reopens them.
+   */
+  async close(): Promise<void> {
+    const connections = [this.#command, this.#subscriber];
+    this.#command = null;
+    this.#subscriber = null;
+    this.#phase = 'idle';
+    this.#ready = null;
+    this.#started?.reject(new Error('RedisStore closed'));
+    this.#started = null;
+    for (const timer of [this.#flushTimer, this.#pollTimer, this.#probeTimer]) {
+      if (timer !== null) clearTimeout(timer);
+    }
+    if (this.#renewTimer !== null) clearInterval(this.#renewTimer);
+    this.#flushTimer = this.#pollTimer = this.#probeTimer = this.#renewTimer = null;
+    for (const circuit of this.#circuits.values()) circuit.retire();
+    this.#circuits.clear();
+    this.#preloaded.clear();
+    this.#dirty.clear();
+    this.#leasing.clear();
+    await Promise.all(
+      connections.flatMap((connection) => (connection === null ? [] : [disconnect(connection)])),
+    );
+  }
+
+  #open(): void {
+    if (this.#phase !== 'idle') return;
+    const { redis, commandTimeout, preload } = this.#options;
+    this.#phase = 'starting';
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined);
+    this.#started = { promise, resolve, reject };
+
+    const command = openCommandConnection(redis, commandTimeout);
+    this.#command = command;
+    command.on('ready', () => {
+      this.#onReady(command);
+    });
+    command.on('error', (error) => {
+      if (command === this.#command) this.#fail(error);
+    });
+    command.on('close', () => {
+      if (command === this.#command) this.#fail(new Error('connection to Redis closed'));
+    });
+
+    const subscriber = openSubscriber(redis);
+    this.#subscriber = subscriber;
+    let subscribedBefore = false;
+    subscriber.on('error', () => {
+      // The command connection decides whether Redis is reachable; the subscriber reconnects
+      // by itself, and its next 'ready' triggers a resync.
+    });
+    subscriber.on('ready', () => {
+      if (subscribedBefore && subscriber === this.#subscriber) this.#resyncAll();
+      subscribedBefore = true;
+    });
+    subscriber.on('message', (channel, message) => {
+      if (subscriber !== this.#subscriber || channel !== this.#channel) return;
+      if (typeof message === 'string') this.#hear(message);
+    });
+    const subscribed = subscriber.subscribe(this.#channel).then(
+      () => true,
+      (error: unknown) => {
+        this.#emit({
+          type: 'error',
+          message: `RedisStore: could not subscribe to ${this.#channel}; transitions of other processes arrive by the slow poll only`,
+          error,
+        });
+        return false;
+      },
+    );
+    // A transition between a circuit's first read and the subscription would go unheard: read
+    // again whatever was read before the subscription was in place.
+    this.#ready = Promise.all([
+      promise.then(
+        () => true,
+        () => false,
+      ),
+      subscribed,
+    ]).then(async ([reached]) => {
+      if (!reached || subscriber !== this.#subscriber) return false;
+      this.#resyncAll();
+      await this.#preload(preload);
+      return true;
+    });
+  }
+
+  #onReady(command: Connection): void {
+    if (command !== this.#command) return;
+    if (this.#phase === 'starting') {
+      this.#phase = 'up';
+      this.#started?.resolve();
+      this.#schedulePoll();
+    } else if (this.#phase === 'down') {
+      void this.#probe();
+    }
+  }
+
+  #run(
+    script: ScriptName,
+    keys: readonly string[],
+    key: string,
+    policy: Policy,
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    const command = this.#command;
+    if (command === null || !this.#host.up) {
+      return Promise.reject(new Error('Redis cannot be reached'));
+    }
+    const rate = policy.failureRate;
+    const ttl = Math.max(
+      this.#options.ttl,
+      2 * policy.resetTimeout,
+      2 * (rate?.window ?? 0),
+      2 * this.#options.trialLease,
+    );
+    const head = [
+      key,
+      this.#channel,
+      ttl,
+      policy.resetTimeout,
+      policy.halfOpenMaxCalls,
+      rate?.threshold ?? 0,
+      rate?.minimumCalls ?? 0,
+      rate?.window ?? 0,
+    ];
+    const send = (): Promise<unknown> => runScript(command, script, keys, [...head, ...args]);
+    if (this.#phase === 'starting' && command.status !== 'ready' && this.#started !== null) {
+      return this.#started.promise.then(send);
+    }
+    return send();
+  }
+
+  /** Redis failed to answer: run every circuit on per-process state and probe until it is back. */
+  #fail(error: unknown): void {
+    const phase = this.#phase;
+    if (phase === 'idle' || phase === 'down') return;
+    this.#phase = 'down';
+    if (phase === 'starting') {
+      this.#started?.reject(error);
+      this.#started = null;
+    }
+    for (const circuit of this.#circuits.values()) circuit.fallBack();
+    if (phase !== 'recovering') {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#emit({
+        type: 'degraded',
+        message: `RedisStore: Redis cannot be reached (${reason}); circuits run on per-process state until it is back`,
+        error,
+      });
+    }
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#probeTimer !== null) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = null;
+      void this.#probe();
+    }, jitter(this.#options.probeInterval));
+    this.#probeTimer.unref();
+  }
+
+  /** While down: when Redis answers again, read every circuit again, then report recovery. */
+  async #probe(): Promise<void> {
+    const command = this.#command;
+    if (command === null || this.#phase !== 'down') return;
+    if (command.status !== 'ready') {
+      if (command.status === 'end') command.connect().catch(() => undefined);
+      this.#scheduleProbe();
+      return;
+    }
+    try {
+      await command.ping();
+    } catch {
+      this.#scheduleProbe();
+      return;
+    }
+    if (this.#current() !== 'down' || command !== this.#command) return;
+    this.#phase = 'recovering';
+    const synced = await Promise.all([...this.#circuits.values()].map((c) => c.resync()));
+    if (this.#current() !== 'recovering') return;
+    if (!synced.every(Boolean)) {
+      this.#phase = 'down';
+      this.#scheduleProbe();
+      return;
+    }
+    this.#phase = 'up';
+    this.#emit({
+      type: 'recovered',
+      message: 'RedisStore: Redis is reachable again; circuits share the fleet state again',
+    });
+    this.#schedulePoll();
+  }
+
+  /** The phase now (a method, so that checks after an await are not narrowed away). */
+  #current(): Phase {
+    return this.#phase;
+  }
+
+  /** The slow poll: catches transitions whose pub/sub message was lost, and keeps keys alive. */
+  #schedulePoll(): void {
+    if (this.#pollTimer !== null) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = null;
+      if (this.#phase !== 'up') return;
+      this.#preloaded.clear();
+      this.#resyncAll();
+      this.#schedulePoll();
+    }, jitter(this.#options.pollInterval));
+    this.#pollTimer.unref();
+  }
+
+  #resyncAll(): void {
+    if (this.#phase !== 'up') return;
+    for (const circuit of this.#circuits.values()) void circuit.resync();
+  }
+
+  #hear(message: string): void {
+    const news = parseMessage(message);
+    if (news === null) {
+      this.#emit({
+        type: 'malformed',
+        message: `RedisStore: a message on ${this.#channel} was not written by infuse-breaker; it was ignored`,
+      });
+      return;
+    }
+    const circuit = this.#circuits.get(news.key);
+    if (circuit !== undefined) {
+      circuit.hear(news.fleet);
+      return;
+    }
+    const known = this.#preloaded.get(news.key);
+    if (known !== undefined && isNewer(news.fleet, known))
+      this.#preloaded.set(news.key, news.fleet);
+  }
+
+  /** Reads the most recently changed circuits, so that their first call needs no round trip. */
+  async #preload(limit: number): Promise<void> {
+    const command = this.#command;
+    if (limit === 0 || command === null) return;
+    const none = { failMax: 1, resetTimeout: 0, halfOpenMaxCalls: 1, failureRate: null };
+    try {
+      const keys = await command.zrevrange(this.#index, 0, limit - 1);
+      await Promise.all(
+        keys.map(async (key) => {
+          if (this.#circuits.has(key)) return;
+          const policy = { ...none, initialState: null };
+          const circuitKeyNames = circuitKeys(this.#options.prefix, key);
+          const raw = await this.#run('infuseRead', circuitKeyNames, key, policy, ['', '', 0]);
+          const { fleet } = parseReply(raw);
+          if (fleet.epoch === '') await command.zrem(this.#index, key);
+          else if (!this.#circuits.has(key)) this.#preloaded.set(key, fleet);
+        }),
+      );
+    } catch (error) {
+      this.#emit({
+        type: 'error',
+        message: 'RedisStore: preloading circuits failed; they are read on first use instead',
+        error,
+      });
+    }
+  }
+
+  #indexCircuit(key: string, policy: Policy): void {
+    const command = this.#command;
+    if (command === null) return;
+    const ttl = Math.max(this.#options.ttl, 2 * policy.resetTimeout);
+    runScript(command, 'infuseIndex', [this.#index], [key, ttl, INDEX_MAX]).catch(() => undefined);
+  }
+
+  #markDirty(circuit: RedisCircuit): void {
+    this.#dirty.add(circuit);
+    if (this.#flushTimer !== null) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      const dirty = [...this.#dirty];
+      this.#dirty.clear();
+      for (const each of dirty) each.flush();
+    }, this.#options.flushInterval);
+    this.#flushTimer.unref();
+  }
+
+  #markLeasing(circuit: RedisCircuit): void {
+    this.#leasing.add(circuit);
+    if (this.#renewTimer !== null) return;
+    this.#renewTimer = setInterval(
+      () => {
+        if (this.#phase !== 'up') return;
+        for (const each of this.#leasing) if (!each.renew()) this.#leasing.delete(each);
+        if (this.#leasing.size === 0 && this.#renewTimer !== null) {
+          clearInterval(this.#renewTimer);
+          this.#renewTimer = null;
+        }
+      },
+      Math.ceil(this.#options.trialLease / 3),
+    );
+    this.#renewTimer.unref();
+  }
+
+  #announce(transition: Transition): void {
+    for (const hooks of this.#hooks) hooks.transition(transition);
+  }
+
+  #emit(event: StoreEvent): void {
+    for (const hooks of this.#hooks) hooks.event(event);
+  }
+}
+
+/** ±20%, so that a fleet started at once does not poll in step. */
+function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+function disconnect(connection: Connection): Promise<void> {
+  return new Promise((resolve) => {
+    // The store's listeners check that the connection is still the store's, so they need not be
+    // removed (removeAllListeners would also strip ioredis' own, and 'end' would never come).
+    connection.on('error', () => undefined);
+    if (connection.status === 'end') {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(resolve, 1_000);
+    timer.unref();
+    connection.on('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.disconnect();
+  });
+}

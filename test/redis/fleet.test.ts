@@ -1,0 +1,211 @@
+/**
+ * The fleet, for real: child processes sharing one circuit through a real redis-server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import type { WorkerConfig } from './fixtures/worker.js';
+import { byGeneration, startWorkers, Upstream, type Worker } from './fleet.js';
+import { freshPrefix } from './harness.js';
+
+let server: RedisServer;
+let upstream: Upstream;
+let workers: Worker[] = [];
+
+beforeAll(async () => {
+  [server, upstream] = await Promise.all([startRedis(), Upstream.start()]);
+});
+
+afterEach(async () => {
+  await Promise.all(workers.map((worker) => worker.exit()));
+  workers = [];
+  upstream.hits.length = 0;
+  upstream.respond = () => ({ status: 200 });
+});
+
+afterAll(async () => {
+  await upstream.close();
+  await server.stop();
+});
+
+function fleet(
+  count: number,
+  options: Pick<WorkerConfig, 'infuse' | 'store'> = {},
+): Promise<Worker[]> {
+  const prefix = freshPrefix();
+  return startWorkers(count, (i) => ({
+    name: `w${i}`,
+    port: server.port,
+    prefix,
+    key: 'api.example.com',
+    upstream: upstream.url,
+    ...options,
+  })).then((started) => (workers = started));
+}
+
+function degradedEvents(worker: Worker) {
+  return worker.messages.filter((m) => m.type === 'store' && m.event === 'degraded');
+}
+
+describe('a fleet of processes sharing a circuit', () => {
+  it('one process trips; every other process learns it and rejects without calling upstream', async () => {
+    const [first, ...others] = await fleet(4, { infuse: { failMax: 3, resetTimeout: 60_000 } });
+    for (const worker of [first!, ...others]) {
+      expect((await worker.stats({ type: 'call', count: 1 }, 'called')).ok).toBe(1);
+    }
+    upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
+    const tripped = await first!.stats({ type: 'trip' }, 'tripped');
+    expect(tripped).toMatchObject({ failed: 3, state: 'open' });
+    const trip = first!.messages.find((m) => m.type === 'stateChange' && m.to === 'open')!;
+    expect(trip).toMatchObject({ from: 'closed', reason: 'failMax' });
+
+    upstream.hits.length = 0;
+    for (const worker of others) {
+      const heard = await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'open');
+      expect(heard).toMatchObject({ from: 'closed', reason: 'remote' });
+      // Loopback pub/sub takes well under a millisecond; this bound only catches a lost message.
+      expect(heard.at - trip.at).toBeLessThan(1_000);
+      const after = await worker.stats({ type: 'call', count: 5 }, 'called');
+      expect(after).toMatchObject({ ok: 0, rejected: 5, errors: 0 });
+    }
+    expect(upstream.hits).toEqual([]);
+  });
+
+  it('at the end of each open period, 8 processes send exactly halfOpenMaxCalls trial calls upstream', async () => {
+    const resetTimeout = 400;
+    const group = await fleet(8, {
+      infuse: { failMax: 1, resetTimeout, halfOpenMaxCalls: 2 },
+    });
+    // Every trial fails, slowly enough that the second permit is surely taken before the first
+    // trial ends: the circuit re-opens each time, and each open period must end in exactly two
+    // upstream calls, never three.
+    upstream.respond = () => ({ status: 503, hold: 100 });
+    await group[0]!.stats({ type: 'trip' }, 'tripped');
+    // Every process shares the state (none fell back to per-process state on a busy machine,
+    // where trials are per process by design) and has heard of the trip.
+    for (const worker of group) {
+      await expect
+        .poll(
+          async () => {
+            const { state, degraded } = await worker.ask({ type: 'state' }, 'state');
+            return { state, degraded };
+          },
+          { timeout: 10_000 },
+        )
+        .toEqual({ state: 'open', degraded: false });
+    }
+    const degradedBefore = group.map((w) => degradedEvents(w).length);
+    upstream.hits.length = 0;
+    await Promise.all(
+      group.map((w) => w.ask({ type: 'load', concurrency: 3, pause: 2 }, 'loading')),
+    );
+    await sleep(12 * (resetTimeout + 100));
+    const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
+    expect(group.map((w, i) => degradedEvents(w).length - degradedBefore[i]!)).toEqual(
+      group.map(() => 0),
+    );
+
+    // Every upstream call was a trial; each recovery attempt (half-open generation) had two.
+    const rounds = byGeneration(upstream.hits);
+    expect(rounds.length).toBeGreaterThanOrEqual(8);
+    expect(rounds.map((round) => round.length)).toEqual(rounds.map(() => 2));
+    // Attempts follow one another: half-open, (trial fails) open, half-open...
+    const generations = rounds.map((round) => round[0]!.generation);
+    expect(generations.slice(1).map((g, i) => g - generations[i]!)).toEqual(
+      generations.slice(1).map(() => 2),
+    );
+    for (const s of stats) expect(s.errors).toBe(0);
+    const rejected = stats.reduce((sum, s) => sum + s.rejected, 0);
+    expect(rejected).toBeGreaterThan(upstream.hits.length * 10);
+  });
+
+  it('a trial holder killed with SIGKILL does not wedge the circuit: its lease expires', async () => {
+    const trialLease = 600;
+    const group = await fleet(3, {
+      infuse: { failMax: 1, resetTimeout: 300, halfOpenMaxCalls: 1 },
+      store: { trialLease },
+    });
+    upstream.respond = () => ({ status: 503 });
+    await group[0]!.stats({ type: 'trip' }, 'tripped');
+    upstream.hits.length = 0;
+    // The first trial hangs forever; its holder is then killed.
+    upstream.respond = () => ({ status: 200, hold: upstream.hits.length === 1 ? Infinity : 0 });
+    await Promise.all(
+      group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 2 }, 'loading')),
+    );
+    await expect.poll(() => upstream.hits.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    const holderHit = upstream.hits[0]!;
+    const holder = group.find((w) => w.name === holderHit.from)!;
+    await holder.kill('SIGKILL');
+
+    const survivors = group.filter((w) => w !== holder);
+    for (const worker of survivors) {
+      await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'closed', 10_000);
+    }
+    // Nobody else got a trial while the dead holder's lease was live.
+    const next = upstream.hits[1]!;
+    expect(next.from).not.toBe(holder.name);
+    expect(next.at - holderHit.at).toBeGreaterThan(trialLease * 0.8);
+    const stats = await Promise.all(survivors.map((w) => w.stats({ type: 'stop' }, 'stopped')));
+    for (const s of stats) expect(s).toMatchObject({ errors: 0, state: 'closed' });
+  });
+});
+
+describe('Redis failing under a fleet', () => {
+  it('Redis killed and restarted during load loses no request to the breaker, then resyncs', async () => {
+    const group = await fleet(4, { infuse: { failMax: 3 } });
+    await Promise.all(
+      group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 1 }, 'loading')),
+    );
+    await sleep(300);
+    await server.kill('SIGKILL');
+    for (const worker of group) {
+      await worker.waitFor((m) => m.type === 'store' && m.event === 'degraded', 5_000);
+    }
+    await sleep(700);
+    await server.start();
+    for (const worker of group) {
+      await worker.waitFor((m) => m.type === 'store' && m.event === 'recovered', 15_000);
+    }
+    const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
+    for (const s of stats) {
+      expect(s).toMatchObject({ errors: 0, rejected: 0, failed: 0, state: 'closed' });
+      expect(s.ok).toBeGreaterThan(50);
+    }
+
+    // Shared again: a trip in one process reaches the others.
+    const [first, ...others] = group;
+    upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
+    expect(await first!.stats({ type: 'trip' }, 'tripped')).toMatchObject({ state: 'open' });
+    for (const worker of others) {
+      await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'open', 5_000);
+    }
+  });
+
+  it('Redis frozen with SIGSTOP does not stall requests, failing ones included', async () => {
+    const group = await fleet(3, { infuse: { failMax: 1_000 } });
+    let count = 0;
+    // Every tenth call fails: failures are reported to Redis at once, and must not wait on it.
+    upstream.respond = () => ({ status: ++count % 10 === 0 ? 503 : 200 });
+    await Promise.all(
+      group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 1 }, 'loading')),
+    );
+    await sleep(300);
+    const frozenAt = performance.timeOrigin + performance.now();
+    server.signal('SIGSTOP');
+    await sleep(2_500);
+    const thawedAt = performance.timeOrigin + performance.now();
+    server.signal('SIGCONT');
+    for (const worker of group) {
+      await worker.waitFor((m) => m.type === 'store' && m.event === 'recovered', 15_000);
+    }
+    const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
+    for (const s of stats) {
+      expect(s).toMatchObject({ errors: 0, rejected: 0 });
+      expect(s.failed).toBeGreaterThan(0);
+      // Calls kept completing all through the freeze, and none waited anywhere near its length.
+      const during = s.completions.filter((at) => at > frozenAt + 500 && at < thawedAt);
+      expect(during.length).toBeGreaterThan(50);
+      expect(s.maxLatency).toBeLessThan(1_000);
+    }
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Builds RedisStores for tests: each `create` gets a fresh prefix; `share` is another store (own
+ * connections, as another process would have) on the same prefix.
+ */
+import { Cluster, Redis } from 'ioredis';
+import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
+import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
+import type { Infuse, Store } from '../../src/index.js';
+import type { RedisCluster, RedisServer } from '../helpers/redis-server.js';
+
+export type Target = RedisServer | RedisCluster;
+
+let prefixes = 0;
+
+export function freshPrefix(): string {
+  return `t${process.pid}-${++prefixes}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** An ioredis client of either supported major. */
+export type Client = Redis | Cluster | Redis6 | Cluster6;
+
+/** A client for the target, as a user would create it, from ioredis 5 (default) or 6. */
+export function clientFor(target: Target, major: 5 | 6 = 5): Client {
+  if ('nodes' in target) {
+    return major === 5 ? new Cluster(target.startupNodes) : new Cluster6(target.startupNodes);
+  }
+  const client =
+    major === 5 ? new Redis(target.port, '127.0.0.1') : new Redis6(target.port, '127.0.0.1');
+  // The user's client is the test's own: its errors while a test kills Redis are expected.
+  client.on('error', () => undefined);
+  return client;
+}
+
+export class StoreFactory {
+  readonly #target: Target;
+  readonly #clients = new Map<Store, Client>();
+  readonly #prefixes = new Map<Store, string>();
+  readonly #options: Partial<RedisStoreOptions>;
+  readonly #major: 5 | 6;
+
+  constructor(target: Target, options: Partial<RedisStoreOptions> = {}, major: 5 | 6 = 5) {
+    this.#target = target;
+    this.#options = options;
+    this.#major = major;
+  }
+
+  prefixOf(store: Store): string {
+    const prefix = this.#prefixes.get(store);
+    if (prefix === undefined) throw new Error('not a store of this factory');
+    return prefix;
+  }
+
+  clientOf(store: Store): Client {
+    const client = this.#clients.get(store);
+    if (client === undefined) throw new Error('not a store of this factory');
+    return client;
+  }
+
+  async create(
+    prefix = freshPrefix(),
+    options: Partial<RedisStoreOptions> = {},
+  ): Promise<RedisStore> {
+    const redis = clientFor(this.#target, this.#major);
+    const store = new RedisStore({ ...this.#options, ...options, redis, prefix });
+    this.#clients.set(store, redis);
+    this.#prefixes.set(store, prefix);
+    if (!(await store.ready())) throw new Error('RedisStore could not reach Redis');
+    return store;
+  }
+
+  share(store: Store, options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
+    return this.create(this.prefixOf(store), options);
+  }
+
+  async dispose(store: Store): Promise<void> {
+    if (store instanceof RedisStore) await store.close();
+    const client = this.#clients.get(store);
+    this.#clients.delete(store);
+    this.#prefixes.delete(store);
+    client?.disconnect();
+  }
+}
+
+/** What a test opened, closed after it (Infuse instances first, then their stores). */
+export class Opened {
+  readonly infuse: Infuse[] = [];
+  readonly stores: RedisStore[] = [];
+
+  async close(factory: StoreFactory): Promise<void> {
+    for (const infuse of this.infuse.splice(0)) await infuse.shutdown();
+    for (const store of this.stores.splice(0)) await factory.dispose(store);
+  }
+}

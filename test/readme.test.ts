@@ -1,14 +1,16 @@
 /**
  * The README's examples work when pasted: every ```ts block that imports from 'infuse-breaker'
  * runs here as its own module (the package name resolves to the sources, see vitest.config.ts).
- * Requests to *.example.com are answered by msw, so nothing leaves the machine. A block that needs
- * something the test cannot give (a NestJS application) says `// not runnable`.
+ * Requests to *.example.com are answered by msw, and REDIS_URL points at a redis-server of the
+ * test's own, so nothing leaves the machine. A block that needs something the test cannot give (a
+ * NestJS application) says `// not runnable`.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -25,11 +27,16 @@ const upstream = setupServer(
 
 describe('README examples', () => {
   mkdirSync(dir, { recursive: true });
-  beforeAll(() => {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
     upstream.listen({ onUnhandledRequest: 'error' });
+    redis = await startRedis();
+    process.env.REDIS_URL = redis.url;
   });
-  afterAll(() => {
+  afterAll(async () => {
     upstream.close();
+    delete process.env.REDIS_URL;
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -83,3 +83,23 @@ export function runScript(
   if (command === undefined) return Promise.reject(new Error(`script ${name} is not defined`));
   return command.call(connection, ...keys, ...args);
 }
+
+/** Closes a connection and resolves once it has ended (or after a second at most). */
+export function disconnect(connection: Connection): Promise<void> {
+  return new Promise((resolve) => {
+    // Owners' listeners check that the connection is still theirs, so they need not be removed
+    // (removeAllListeners would also strip ioredis' own, and 'end' would never come).
+    connection.on('error', () => undefined);
+    if (connection.status === 'end') {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(resolve, 1_000);
+    timer.unref();
+    connection.on('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.disconnect();
+  });
+}

@@ -115,8 +115,16 @@ export function parseReply(raw: unknown): ScriptReply {
   };
 }
 
+/** A transition published by a script: the circuit's state after it, and what it was before. */
+export interface FleetMessage {
+  readonly key: string;
+  readonly fleet: FleetState;
+  /** Null when the message names no valid previous state or reason (it still carries news). */
+  readonly event: ScriptEvent | null;
+}
+
 /** A transition published by a script, or null when the message is not one of ours. */
-export function parseMessage(message: string): { key: string; fleet: FleetState } | null {
+export function parseMessage(message: string): FleetMessage | null {
   let data: unknown;
   try {
     data = JSON.parse(message);
@@ -138,6 +146,14 @@ export function parseMessage(message: string): { key: string; fleet: FleetState 
   }
   return {
     key: m.k,
+    event:
+      STATES.has(m.f) && REASONS.has(m.r)
+        ? {
+            from: m.f as CircuitState,
+            fromForced: forcedMode(m.ff),
+            reason: m.r as TransitionReason,
+          }
+        : null,
     fleet: {
       epoch: m.e,
       stamp: Number(m.e),

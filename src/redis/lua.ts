@@ -1,3 +1,5 @@
+import type { Policy } from '../stores/store.js';
+
 /**
  * The Lua scripts that make every decision of a shared circuit. Each runs atomically on the node
  * that owns the circuit's hash tag, reads time from Redis `TIME` (never from a process), and
@@ -44,21 +46,40 @@ local function absent()
   return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW }
 end
 
--- Reads the circuit; anything that is not what these scripts write is dropped and reported.
-local function load()
+-- Reads the circuit without changing anything: the state (nil when Redis holds none) and, when
+-- the data under its keys is not what these scripts write, why not.
+local function inspect()
   local kind = redis.call('TYPE', S).ok
   local c = nil
   if kind == 'hash' then
     local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca')
     local g, ou, ts, ca = int(f[3]), int(f[6]), int(f[7]), int(f[8])
-    if f[1] == KEY and int(f[2]) and g and g >= 1 and STATES[f[4]] and FORCED[f[5]]
-      and ou and ts and ts >= 0 and ca then
-      c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
+    if f[1] ~= KEY then
+      return nil, 'the state hash does not name this circuit key'
     end
+    if int(f[2]) and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
+      and ca then
+      c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
+    else
+      return nil, 'the state hash has fields infuse-breaker does not write'
+    end
+  elseif kind ~= 'none' then
+    return nil, 'the state key holds a ' .. kind .. ', not a hash'
   end
   local leaseKind, windowKind = redis.call('TYPE', L).ok, redis.call('TYPE', W).ok
-  if (kind ~= 'none' and c == nil) or (leaseKind ~= 'none' and leaseKind ~= 'zset')
-    or (windowKind ~= 'none' and windowKind ~= 'hash') then
+  if leaseKind ~= 'none' and leaseKind ~= 'zset' then
+    return nil, 'the leases key holds a ' .. leaseKind .. ', not a sorted set'
+  end
+  if windowKind ~= 'none' and windowKind ~= 'hash' then
+    return nil, 'the window key holds a ' .. windowKind .. ', not a hash'
+  end
+  return c, nil
+end
+
+-- Reads the circuit; anything that is not what these scripts write is dropped and reported.
+local function load()
+  local c, problem = inspect()
+  if problem then
     flags = 1
     redis.call('DEL', S, L, W)
     return absent()
@@ -107,24 +128,23 @@ local function transition(c, to, fo, reason)
   announce(c, from, fromForced, reason)
 end
 
--- Calls and failures in the window, after adding a batch; buckets older than the window go.
-local function window(calls, failures)
-  if THRESHOLD <= 0 then return 0, 0 end
-  local size = math.max(1, math.floor(WINDOW / 10))
-  local current = math.floor(NOW / size)
-  if calls > 0 then
-    redis.call('HINCRBY', W, 'c' .. current, calls)
-    if failures > 0 then redis.call('HINCRBY', W, 'f' .. current, failures) end
-    redis.call('PEXPIRE', W, TTL)
-  end
+-- A failure-rate window of length ms is ten buckets of this many ms.
+local function bucketSize(length)
+  return math.max(1, math.floor(length / 10))
+end
+
+-- Calls and failures in a window of 'length' ms (every bucket when it is nil). With
+-- 'prune', older buckets and foreign fields go (but not 'w' and 'k', the length and circuit key).
+local function tally(length, prune)
+  local size = length and bucketSize(length)
+  local current = size and math.floor(NOW / size) or math.huge
   local fields = redis.call('HGETALL', W)
   local total, failed = 0, 0
   for i = 1, #fields, 2 do
     local kind, bucket = string.match(fields[i], '^([cf])(%d+)$')
     local count = int(fields[i + 1])
-    bucket = tonumber(bucket)
-    if kind == nil or count == nil or bucket <= current - 10 then
-      redis.call('HDEL', W, fields[i])
+    if kind == nil or count == nil or (size and tonumber(bucket) <= current - 10) then
+      if prune and fields[i] ~= 'w' and fields[i] ~= 'k' then redis.call('HDEL', W, fields[i]) end
     elseif kind == 'c' then
       total = total + count
     else
@@ -134,15 +154,34 @@ local function window(calls, failures)
   return total, failed
 end
 
+-- Calls and failures in the window, after adding a batch; buckets older than the window go.
+local function window(calls, failures)
+  if THRESHOLD <= 0 then return 0, 0 end
+  local bucket = math.floor(NOW / bucketSize(WINDOW))
+  if calls > 0 then
+    redis.call('HINCRBY', W, 'c' .. bucket, calls)
+    if failures > 0 then redis.call('HINCRBY', W, 'f' .. bucket, failures) end
+    -- The window's length and circuit key, so that a reader without the policy (RedisAdmin) can
+    -- count it, also for a circuit that never changed state (and so has no state hash).
+    redis.call('HSET', W, 'w', WINDOW, 'k', KEY)
+    redis.call('PEXPIRE', W, TTL)
+  end
+  return tally(WINDOW, true)
+end
+
 local function rateTrips(calls, failures)
   return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
 end
 
-local function reply(c, hold, leases)
+-- 'calls'/'failures': the window's counts, when the caller counted them itself.
+local function reply(c, hold, leases, calls, failures)
   local ev = event or { '', '', '' }
-  local trials, calls, failures = 0, 0, 0
+  local trials = 0
   if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
-  if c.st == 'closed' and c.fo == '' then calls, failures = window(0, 0) end
+  if calls == nil then
+    calls, failures = 0, 0
+    if c.st == 'closed' and c.fo == '' then calls, failures = window(0, 0) end
+  end
   local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
     ev[1], ev[2], ev[3], hold or 0 }
   for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
@@ -231,10 +270,17 @@ end
 return reply(c)
 `;
 
-/** ARGV[9]: open | close | half-open | force-open | disable | clear-forced. */
+/**
+ * ARGV[9]: open | close | half-open | force-open | disable | clear-forced. ARGV[10]: 'existing'
+ * to change only a circuit Redis holds (state or a failure-rate window; RedisAdmin): nothing is
+ * written for an unknown key.
+ */
 const COMMAND = `
 local c = load()
 local command = ARGV[9]
+if ARGV[10] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+  return reply(c)
+end
 if command == 'open' then
   transition(c, 'open', '', 'manual')
 elseif command == 'close' then
@@ -251,6 +297,21 @@ else
   return redis.error_reply('infuse: unknown command ' .. command)
 end
 return reply(c)
+`;
+
+/**
+ * Reads a circuit and changes nothing, not even a TTL or malformed data (RedisAdmin). Replies as
+ * every script does, or with { 'malformed', why } when the data under its keys is not ours.
+ */
+const INSPECT = `
+local c, problem = inspect()
+if problem then return { 'malformed', problem } end
+c = c or absent()
+local calls, failures = 0, 0
+if c.st == 'closed' and c.fo == '' and redis.call('TYPE', W).ok == 'hash' then
+  calls, failures = tally(int(redis.call('HGET', W, 'w')), false)
+end
+return reply(c, 0, nil, calls, failures)
 `;
 
 /** ARGV[9]: lease ms; ARGV[10..]: lease ids still held by the caller. Extends live leases only. */
@@ -288,8 +349,44 @@ export const SCRIPTS = {
   infuseReport: { numberOfKeys: 3, lua: PRELUDE + REPORT },
   infuseSettle: { numberOfKeys: 3, lua: PRELUDE + SETTLE },
   infuseCommand: { numberOfKeys: 3, lua: PRELUDE + COMMAND },
+  infuseInspect: { numberOfKeys: 3, lua: PRELUDE + INSPECT },
   infuseRenew: { numberOfKeys: 3, lua: RENEW },
   infuseIndex: { numberOfKeys: 1, lua: INDEX },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/** The parts of a store's or admin's settings that go into every script's ARGV[1..8]. */
+export interface ScriptSettings {
+  readonly channel: string;
+  readonly ttl: number;
+  readonly trialLease: number;
+}
+
+/**
+ * ARGV[1..8] of a circuit script (see the top of this file). Keys live at least twice as long as
+ * anything the policy waits for, so that no key expires in the middle of an episode.
+ */
+export function scriptHead(
+  key: string,
+  policy: Policy,
+  settings: ScriptSettings,
+): (string | number)[] {
+  const rate = policy.failureRate;
+  const ttl = Math.max(
+    settings.ttl,
+    2 * policy.resetTimeout,
+    2 * (rate?.window ?? 0),
+    2 * settings.trialLease,
+  );
+  return [
+    key,
+    settings.channel,
+    ttl,
+    policy.resetTimeout,
+    policy.halfOpenMaxCalls,
+    rate?.threshold ?? 0,
+    rate?.minimumCalls ?? 0,
+    rate?.window ?? 0,
+  ];
+}

@@ -94,7 +94,7 @@ export interface NormalizedRedisStoreOptions {
   readonly preload: number;
 }
 
-const DEFAULTS = {
+export const DEFAULTS = {
   prefix: 'infuse',
   commandTimeout: 250,
   waitTimeout: 50,
@@ -120,23 +120,8 @@ export function normalizeRedisStoreOptions(options: unknown): NormalizedRedisSto
       );
     }
   }
-  const redis = given.redis as Partial<IoRedisClient> | undefined;
-  if (
-    typeof redis !== 'object' ||
-    typeof redis.duplicate !== 'function' ||
-    typeof redis.isCluster !== 'boolean' ||
-    typeof redis.options !== 'object'
-  ) {
-    throw new TypeError(
-      `RedisStore: option "redis" must be an ioredis Redis or Cluster client; got ${show(redis)}`,
-    );
-  }
-  const prefix = given.prefix ?? DEFAULTS.prefix;
-  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
-    throw new TypeError(
-      `RedisStore: option "prefix" must be a non-empty string without braces; got ${show(prefix)}`,
-    );
-  }
+  const redis = checkClient('RedisStore', given.redis);
+  const prefix = checkPrefix('RedisStore', given.prefix ?? DEFAULTS.prefix);
   const number = (name: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number): number => {
     const value = given[name] ?? DEFAULTS[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
@@ -147,7 +132,7 @@ export function normalizeRedisStoreOptions(options: unknown): NormalizedRedisSto
     return value;
   };
   const normalized = {
-    redis: redis as IoRedisClient,
+    redis,
     prefix,
     commandTimeout: number('commandTimeout', 1),
     waitTimeout: number('waitTimeout', 1),
@@ -164,4 +149,31 @@ export function normalizeRedisStoreOptions(options: unknown): NormalizedRedisSto
     );
   }
   return normalized;
+}
+
+/** Checks the `redis` option of `owner` (RedisStore, RedisAdmin). */
+export function checkClient(owner: string, redis: unknown): IoRedisClient {
+  const client = redis as Partial<IoRedisClient> | null | undefined;
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.duplicate !== 'function' ||
+    typeof client.isCluster !== 'boolean' ||
+    typeof client.options !== 'object'
+  ) {
+    throw new TypeError(
+      `${owner}: option "redis" must be an ioredis Redis or Cluster client; got ${show(redis)}`,
+    );
+  }
+  return client as IoRedisClient;
+}
+
+/** Checks the `prefix` option of `owner` (RedisStore, RedisAdmin). */
+export function checkPrefix(owner: string, prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
+    throw new TypeError(
+      `${owner}: option "prefix" must be a non-empty string without braces; got ${show(prefix)}`,
+    );
+  }
+  return prefix;
 }

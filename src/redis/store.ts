@@ -10,6 +10,7 @@ import type {
 } from '../stores/store.js';
 import { RedisCircuit, type CircuitHost } from './circuit.js';
 import {
+  disconnect,
   keyPrefixOf,
   openCommandConnection,
   openSubscriber,
@@ -18,7 +19,7 @@ import {
 } from './connections.js';
 import { isNewer, parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey } from './keys.js';
-import type { ScriptName } from './lua.js';
+import { scriptHead, type ScriptName } from './lua.js';
 import {
   normalizeRedisStoreOptions,
   type NormalizedRedisStoreOptions,
@@ -299,23 +300,11 @@ export class RedisStore implements Store {
     if (command === null || !this.#host.up) {
       return Promise.reject(new Error('Redis cannot be reached'));
     }
-    const rate = policy.failureRate;
-    const ttl = Math.max(
-      this.#options.ttl,
-      2 * policy.resetTimeout,
-      2 * (rate?.window ?? 0),
-      2 * this.#options.trialLease,
-    );
-    const head = [
-      key,
-      this.#channel,
-      ttl,
-      policy.resetTimeout,
-      policy.halfOpenMaxCalls,
-      rate?.threshold ?? 0,
-      rate?.minimumCalls ?? 0,
-      rate?.window ?? 0,
-    ];
+    const head = scriptHead(key, policy, {
+      channel: this.#channel,
+      ttl: this.#options.ttl,
+      trialLease: this.#options.trialLease,
+    });
     const send = (): Promise<unknown> => runScript(command, script, keys, [...head, ...args]);
     if (this.#phase === 'starting' && command.status !== 'ready' && this.#started !== null) {
       return this.#started.promise.then(send);
@@ -502,23 +491,4 @@ export class RedisStore implements Store {
 /** ±20%, so that a fleet started at once does not poll in step. */
 function jitter(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.4));
-}
-
-function disconnect(connection: Connection): Promise<void> {
-  return new Promise((resolve) => {
-    // The store's listeners check that the connection is still the store's, so they need not be
-    // removed (removeAllListeners would also strip ioredis' own, and 'end' would never come).
-    connection.on('error', () => undefined);
-    if (connection.status === 'end') {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(resolve, 1_000);
-    timer.unref();
-    connection.on('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    connection.disconnect();
-  });
 }

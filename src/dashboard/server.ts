@@ -162,10 +162,13 @@ class Handler {
       case '/favicon.ico':
         response.writeHead(204, COMMON_HEADERS).end();
         return;
-      case '/api/circuits': {
-        const circuits = await this.#parts.admin.list();
-        return json(response, 200, { now: Date.now(), circuits: circuits.map(toView) });
-      }
+      case '/api/circuits':
+        try {
+          const circuits = await this.#parts.admin.list();
+          return json(response, 200, { now: Date.now(), circuits: circuits.map(toView) });
+        } catch (error) {
+          return json(response, statusOf(error), { error: message(error) });
+        }
       case '/api/events':
         this.#parts.feed.attach(response);
         return;
@@ -200,13 +203,13 @@ class Handler {
     try {
       const { before, after } = await this.#parts.admin.command(key, command);
       this.#parts.feed.refreshOne(key);
-      const views = { before: viewOf(before), after: viewOf(after) };
+      const views = { before: before === null ? null : toView(before), after: toView(after) };
       this.#parts.onCommand?.({
         key,
         command,
         from,
         before: views.before?.mode ?? null,
-        after: views.after?.mode ?? null,
+        after: views.after.mode,
         error: null,
       });
       return json(response, 200, { key, command, ...views });
@@ -219,7 +222,7 @@ class Handler {
         after: null,
         error: message(error),
       });
-      return json(response, 503, { error: message(error) });
+      return json(response, statusOf(error), { error: message(error) });
     }
   }
 }
@@ -265,11 +268,6 @@ async function readBody(
   return { key, command: command as FleetCommand };
 }
 
-function viewOf(value: unknown): { mode: string } | null {
-  if (typeof value !== 'object' || value === null) return null;
-  return toView(value as Parameters<typeof toView>[0]);
-}
-
 function refuse(response: ServerResponse, refusal: Refusal): void {
   json(response, refusal.status, { error: refusal.message });
 }
@@ -280,6 +278,14 @@ function json(response: ServerResponse, status: number, body: unknown): void {
     'Content-Type': 'application/json; charset=utf-8',
   });
   response.end(JSON.stringify(body));
+}
+
+/** 404 for a circuit Redis does not hold, 503 when Redis does not answer, 500 for a bug. */
+function statusOf(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECIRCUITUNKNOWN') return 404;
+  if (code === 'EREDISUNAVAILABLE') return 503;
+  return 500;
 }
 
 function message(error: unknown): string {

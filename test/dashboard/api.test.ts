@@ -1,15 +1,16 @@
 /**
- * The dashboard's HTTP API against a real redis-server: the page, the JSON list, the event stream
- * fed by pub/sub, and steering with and without the token, from the right and the wrong origin.
- * The "service" is an Infuse on its own RedisStore, as another process of the fleet would be.
+ * The dashboard's HTTP API against a real redis-server (and a 3-master Cluster): the page, the
+ * JSON list, the event stream fed by pub/sub, and steering with and without the token, from the
+ * right and the wrong origin. The "service" is an Infuse on its own RedisStore, as another
+ * process of the fleet would be.
  */
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Infuse } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startCluster, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { clientFor, type Target } from '../redis/harness.js';
 import { command, EventStream, send, until } from './helpers.js';
 
 let server: RedisServer;
@@ -30,11 +31,10 @@ afterAll(async () => {
 let prefixes = 0;
 
 /** A dashboard and a service process's Infuse, sharing a fresh prefix on `target`. */
-async function setup(options: { refreshInterval?: number; target?: RedisServer } = {}) {
+async function setup(options: { refreshInterval?: number; target?: Target } = {}) {
   const target = options.target ?? server;
   const prefix = `dash${process.pid}-${++prefixes}`;
-  const serviceRedis = new Redis(target.port, '127.0.0.1');
-  serviceRedis.on('error', () => undefined);
+  const serviceRedis = clientFor(target);
   // Bounds for a busy two-core machine: a store whose Redis is slower than its bounds trips on
   // per-process state only (by design), and these tests need every trip in Redis.
   const store = new RedisStore({
@@ -45,8 +45,7 @@ async function setup(options: { refreshInterval?: number; target?: RedisServer }
   });
   await store.ready();
   const infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000 });
-  const adminRedis = new Redis(target.port, '127.0.0.1', { lazyConnect: true });
-  adminRedis.on('error', () => undefined);
+  const adminRedis = clientFor(target);
   const admin = new RedisAdmin({ redis: adminRedis, prefix });
   const commands: CommandRecord[] = [];
   const dashboard = await startDashboard({
@@ -296,11 +295,32 @@ describe('when Redis stops answering', () => {
     expect(refused.json().error).toMatch(/cannot be reached/);
     expect((await send(base, 'GET', '/api/circuits')).status).toBe(503);
 
-    await own.start();
     const seen = stream.events.length;
+    await own.start();
     await stream.next('status', (e) => e.redis === 'ok', {
       from: seen,
       timeout: 15_000,
     });
   });
+});
+
+describe('on a Redis Cluster', () => {
+  it('streams a trip and closes the circuit fleet-wide', async () => {
+    const cluster = await startCluster();
+    closers.push(() => cluster.stop());
+    const { dashboard, base, infuse } = await setup({ target: cluster });
+    const keys = ['a.internal', 'b.internal', 'c.internal', 'd.internal'];
+    const stream = await EventStream.open(base);
+    closers.push(() => stream.close());
+    await stream.next('circuits');
+    // Keys on several masters: the list must scan them all.
+    for (const key of keys) await trip(infuse, key);
+    for (const key of keys) {
+      await stream.next('circuit', (e) => e.key === key && e.circuit?.mode === 'open');
+    }
+    const list = (await send(base, 'GET', '/api/circuits')).json();
+    expect(list.circuits?.map((c) => `${c.key} ${c.mode}`)).toEqual(keys.map((k) => `${k} open`));
+    expect((await command(base, 'c.internal', 'close', auth(dashboard))).status).toBe(200);
+    expect(await until(() => infuse.circuit('c.internal').state, 'closed')).toBe('closed');
+  }, 60_000);
 });

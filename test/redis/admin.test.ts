@@ -3,7 +3,6 @@
  * and half-opened by real Infuse instances on RedisStores, and the admin sees and steers them.
  */
 import { Redis } from 'ioredis';
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Infuse, type InfuseOptions, type StateChangeEvent } from '../../src/index.js';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../../src/redis/index.js';
 import { circuitKeys } from '../../src/redis/keys.js';
 import {
+  deadPort,
   sleep,
   startCluster,
   startRedis,
@@ -58,15 +58,6 @@ function deadClient(port: number): Redis {
   const client = new Redis(port, '127.0.0.1', { lazyConnect: true });
   client.on('error', () => undefined);
   return client;
-}
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => Promise<void>) {

@@ -1,0 +1,71 @@
+/** How the CLI shows circuits: an aligned table, durations, transitions. */
+import type { FleetCircuit, FleetTransition } from '../redis/index.js';
+
+/** `ms` as an operator reads it: `850ms`, `12s`, `3m 20s`, `2h 5m`, `3d 4h`. */
+export function duration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = Math.floor(ms / 1_000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function windowCell({ window }: FleetCircuit): string {
+  if (window.calls === 0) return '-';
+  const percent = Math.round((100 * window.failures) / window.calls);
+  return `${window.failures}/${window.calls} (${percent}%)`;
+}
+
+function retryCell(circuit: FleetCircuit): string {
+  if (circuit.retryAfter === Infinity) return 'until cleared';
+  if (circuit.state === 'open' && circuit.forced === null) {
+    return circuit.retryAfter === 0 ? 'now' : duration(circuit.retryAfter);
+  }
+  return '-';
+}
+
+const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'GEN'];
+
+/** The circuits as an aligned table, one row each (`now` is the local epoch ms of the read). */
+export function table(circuits: readonly FleetCircuit[], now: number): string {
+  const rows = circuits.map((c) => [
+    c.key,
+    c.mode,
+    windowCell(c),
+    c.state === 'half-open' ? String(c.trialsInFlight) : '-',
+    c.changedAt === 0 ? 'never' : `${duration(now - c.changedAt)} ago`,
+    retryCell(c),
+    String(c.generation),
+  ]);
+  const all = [HEADERS, ...rows];
+  const widths = HEADERS.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  return all
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `closed → open` with forced modes shown as the mode they impose. */
+export function modeChange(from: string, to: string): string {
+  return `${from} → ${to}`;
+}
+
+/** One line per transition, as `--watch` prints it. */
+export function transitionLine(transition: FleetTransition, at: Date): string {
+  const from = transition.fromForced ?? transition.from;
+  const to = transition.forced ?? transition.to;
+  const time = at.toISOString().slice(11, 19);
+  return `${time}  ${transition.key}: ${modeChange(from, to)} (${transition.reason})`;
+}
+
+/** A circuit for JSON output: `retryAfter` is null while forced open (JSON has no Infinity). */
+export function jsonCircuit(circuit: FleetCircuit): object {
+  return { ...circuit, retryAfter: circuit.retryAfter === Infinity ? null : circuit.retryAfter };
+}

@@ -1,0 +1,160 @@
+/** `infuse-breaker open|close|disable|clear KEY-OR-PATTERN`: steer circuits fleet-wide. */
+import {
+  RedisAdminError,
+  type FleetCircuit,
+  type FleetCommand,
+  type FleetCommandResult,
+} from '../redis/index.js';
+import { isPattern } from '../redis/pattern.js';
+import { CONNECTION_OPTIONS, openFleet } from './connect.js';
+import { jsonCircuit } from './format.js';
+import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
+
+/** Exit status when the key is unknown or the pattern matches nothing. */
+export const EXIT_NOT_FOUND = 3;
+
+interface Steering {
+  readonly name: string;
+  readonly command: FleetCommand;
+  readonly summary: string;
+  readonly description: string;
+  /** What it did, for a circuit whose mode did not change. */
+  readonly same: (circuit: FleetCircuit) => string;
+}
+
+const STEERINGS: readonly Steering[] = [
+  {
+    name: 'open',
+    command: 'force-open',
+    summary: 'force circuits open fleet-wide, until `clear` or `close`',
+    description:
+      'Forces the circuits open (mode forced-open): every process rejects every call at once, and no trial call is ever made, until `infuse-breaker clear` or `close`. Use it before a planned outage, or when a host misbehaves in a way the breaker cannot see.',
+    same: () => 'forced-open (already)',
+  },
+  {
+    name: 'close',
+    command: 'close',
+    summary: 'close circuits and end any forced mode',
+    description:
+      'Closes the circuits (after a false trip, or once a host is back): every process lets calls through again, with fresh counters (the failure-rate window is emptied; each process starts its consecutive-failure count again). Ends forced-open and disabled too. Closing a closed circuit only resets its counters.',
+    same: () => 'closed (counters reset)',
+  },
+  {
+    name: 'disable',
+    command: 'disable',
+    summary: 'let every call through, uncounted, until `clear` or `close`',
+    description:
+      'Disables the breaker on the circuits (mode disabled): every process lets every call through and counts nothing, until `infuse-breaker clear` or `close`. Use it when the breaker itself is in the way, e.g. a host that fails in a way that must not trip it.',
+    same: () => 'disabled (already)',
+  },
+  {
+    name: 'clear',
+    command: 'clear-forced',
+    summary: 'end a forced mode (open or disable): the circuit resumes closed',
+    description:
+      'Ends the forced mode set by `open` or `disable`: the circuits resume closed, with fresh counters. A circuit with no forced mode is left as it is (an open circuit that tripped by itself stays open until its retry time; use `close` to close it).',
+    same: (circuit) => `${circuit.mode} (unchanged: no forced mode)`,
+  },
+];
+
+function steeringSpec(steering: Steering): CommandSpec {
+  return {
+    name: steering.name,
+    summary: steering.summary,
+    args: 'KEY-OR-PATTERN',
+    positionals: 1,
+    description: [
+      steering.description,
+      'KEY-OR-PATTERN is a circuit key (for the HTTP adapters, a host such as api.example.com) or a glob: `*` matches any characters (dots too: *.example.com matches a.b.example.com, not example.com), `?` one character, [abc] one of a set; quote it for the shell. A pattern steers every circuit it matches that has state in Redis.',
+      'Prints each circuit it changed as `key: before → after`. Exit status 0 when done, 1 when Redis cannot be reached (nothing changed), 2 for a bad command line, 3 when the key is unknown or the pattern matches nothing.',
+    ],
+    options: {
+      ...CONNECTION_OPTIONS,
+      'dry-run': { type: 'boolean', help: 'print what would change, change nothing' },
+      create: {
+        type: 'boolean',
+        help: 'steer a key Redis holds nothing for yet (no process has used it); not with a pattern',
+      },
+      json: {
+        type: 'boolean',
+        help: 'print JSON: an array of { key, before, after }',
+      },
+    },
+    examples: [
+      `infuse-breaker ${steering.name} api.example.com`,
+      `infuse-breaker ${steering.name} '*.example.com' --prefix checkout --dry-run`,
+    ],
+    run: (values, positionals, io) => steer(steering, values, positionals[0] ?? '', io),
+  };
+}
+
+export const steeringCommands: readonly CommandSpec[] = STEERINGS.map(steeringSpec);
+
+async function steer(steering: Steering, values: Values, target: string, io: Io): Promise<number> {
+  const pattern = isPattern(target);
+  if (target === '')
+    throw new UsageError(`${steering.name}: KEY-OR-PATTERN is empty`, steering.name);
+  if (pattern && values.create === true) {
+    throw new UsageError(`${steering.name}: --create takes one key, not a pattern`, steering.name);
+  }
+  const fleet = await openFleet(values, steering.name, io);
+  try {
+    const { admin } = fleet;
+    let keys: string[];
+    if (pattern) {
+      keys = (await admin.list(target)).map((circuit) => circuit.key);
+      if (keys.length === 0) {
+        io.stderr.write(
+          `infuse-breaker: no circuit in Redis matches ${JSON.stringify(target)} (prefix "${admin.prefix}"); nothing was changed\n`,
+        );
+        return EXIT_NOT_FOUND;
+      }
+    } else keys = [target];
+
+    if (values['dry-run'] === true) {
+      for (const key of keys) {
+        const circuit = await admin.get(key);
+        io.stdout.write(`${key}: ${circuit?.mode ?? 'unknown'} (would ${steering.name})\n`);
+      }
+      return 0;
+    }
+
+    const results: FleetCommandResult[] = [];
+    for (const key of keys) {
+      try {
+        results.push(
+          await admin.command(key, steering.command, { create: values.create === true }),
+        );
+      } catch (error) {
+        if (!(error instanceof RedisAdminError) || error.code !== 'ECIRCUITUNKNOWN') throw error;
+        if (!pattern) {
+          io.stderr.write(
+            `infuse-breaker: Redis holds no circuit ${JSON.stringify(key)} under prefix "${admin.prefix}" (no process has used it, or it expired); nothing was changed. Check the key and --prefix, or pass --create.\n`,
+          );
+          return EXIT_NOT_FOUND;
+        }
+        io.stderr.write(`infuse-breaker: ${key}: gone (expired since it was listed)\n`);
+      }
+    }
+    if (values.json === true) {
+      const rows = results.map(({ before, after }) => ({
+        key: after.key,
+        before: before === null ? null : jsonCircuit(before),
+        after: jsonCircuit(after),
+      }));
+      io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    } else {
+      for (const { before, after } of results)
+        io.stdout.write(`${after.key}: ${change(steering, before, after)}\n`);
+    }
+    return 0;
+  } finally {
+    await fleet.close();
+  }
+}
+
+function change(steering: Steering, before: FleetCircuit | null, after: FleetCircuit): string {
+  if (before === null) return `(new) → ${after.mode}`;
+  if (before.mode === after.mode) return steering.same(after);
+  return `${before.mode} → ${after.mode}`;
+}

@@ -1,54 +1,13 @@
 /**
- * `infuse-breaker dashboard` as an operator runs it: a real process, its printed link, and its
- * errors when the port is taken, Redis does not answer, or an argument is wrong.
+ * `infuse-breaker dashboard` as an operator runs it: the real binary in a child process, its
+ * printed link, and its errors when the port is taken, Redis does not answer, or an argument is
+ * wrong.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cli, RunningCli } from '../cli/run.js';
 import { command, send } from './helpers.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/cli/dashboard-main.ts', import.meta.url));
-
-interface Run {
-  readonly child: ChildProcess;
-  out: string;
-  err: string;
-  readonly exited: Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    env: { ...process.env, REDIS_URL: '', INFUSE_DASHBOARD_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const result: Run = {
-    child,
-    out: '',
-    err: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout.on('data', (chunk: Buffer) => (result.out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (result.err += chunk.toString()));
-  void result.exited.then(() => running.delete(child));
-  return result;
-}
-
-async function printed(result: Run, pattern: RegExp, timeout = 20_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const match = pattern.exec(result.out);
-    if (match !== null) return match;
-    if (Date.now() > deadline || result.child.exitCode !== null) {
-      throw new Error(`not printed: ${pattern}\nstdout: ${result.out}\nstderr: ${result.err}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 let redis: RedisServer;
 
@@ -56,22 +15,32 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 afterAll(async () => {
   await redis.stop();
 });
 
+/** A port nothing listens on, and a server holding one, as the test needs. */
+async function listening(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+const LINK = /Open (http:\/\/127\.0\.0\.1:\d+\/)#token=([A-Za-z0-9_-]{43})\n/;
+
 describe('infuse-breaker dashboard', () => {
-  it('prints the link with a fresh token, serves the page, and stops on Ctrl-C', async () => {
-    const dashboard = run(['--redis', redis.url, '--port', '0', '--prefix', 'cli']);
-    const [, url, token] = await printed(
-      dashboard,
-      /Open (http:\/\/127\.0\.0\.1:\d+\/)#token=([A-Za-z0-9_-]{43})\n/,
-    );
-    expect(dashboard.out).toContain(`prefix "cli" on ${redis.url}`);
+  it('prints the link with a fresh token, serves the page, logs commands, stops on Ctrl-C', async () => {
+    const running = new RunningCli([
+      'dashboard',
+      '--redis',
+      redis.url,
+      '--port',
+      '0',
+      '--prefix',
+      'cli',
+    ]);
+    const [, url, token] = LINK.exec(await running.waitFor((out) => LINK.test(out)))!;
+    expect(running.stdout).toContain(`prefix "cli" on ${redis.url}\n`);
     expect((await send(url!, 'GET', '/')).status).toBe(200);
     const refused = await command(url!, 'k', 'close', {
       authorization: 'Bearer wrong-token-0123456789',
@@ -79,71 +48,71 @@ describe('infuse-breaker dashboard', () => {
     expect(refused.status).toBe(401);
     const unknown = await command(url!, 'k', 'close', { authorization: `Bearer ${token}` });
     expect(unknown.status).toBe(404);
-    // Every command run is logged on stdout.
-    await printed(dashboard, /close "k" from 127\.0\.0\.1: failed: .*no state for circuit "k"/);
-    dashboard.child.kill('SIGINT');
-    expect(await dashboard.exited).toBe(0);
+    await running.waitFor((out) => /close "k" from 127\.0\.0\.1: failed: .*no state/.test(out));
+    expect(await running.stop('SIGINT')).toBe(0);
   });
 
   it('does not print a token the operator chose', async () => {
     const token = 'operator-chosen-token-42';
-    const dashboard = run(['--redis', redis.url, '--port', '0'], { INFUSE_DASHBOARD_TOKEN: token });
-    const [, url] = await printed(
-      dashboard,
-      /Open (http:\/\/127\.0\.0\.1:\d+\/)#token=<your token>/,
-    );
-    expect(dashboard.out).not.toContain(token);
+    const running = new RunningCli(['dashboard', '--redis', redis.url, '--port', '0'], {
+      INFUSE_DASHBOARD_TOKEN: token,
+    });
+    const chosen = /Open (http:\/\/127\.0\.0\.1:\d+\/)#token=<your token>/;
+    const [, url] = chosen.exec(await running.waitFor((out) => chosen.test(out)))!;
+    expect(running.stdout).not.toContain(token);
     const unknown = await command(url!, 'k', 'close', { authorization: `Bearer ${token}` });
     expect(unknown.status).toBe(404);
-    dashboard.child.kill('SIGTERM');
-    expect(await dashboard.exited).toBe(0);
+    expect(await running.stop('SIGTERM')).toBe(0);
   });
 
   it('says the port is in use', async () => {
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const port = (blocker.address() as { port: number }).port;
+    const { server, port } = await listening();
     try {
-      const dashboard = run(['--redis', redis.url, '--port', String(port)]);
-      expect(await dashboard.exited).toBe(1);
-      expect(dashboard.err).toContain(
-        `port ${port} on 127.0.0.1 is already in use: stop what listens there or choose another with --port`,
+      const result = await cli(['dashboard', '--redis', redis.url, '--port', String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `infuse-breaker: dashboard: port ${port} on 127.0.0.1 is already in use: stop what listens there or choose another with --port (0 picks a free one)\n`,
       );
     } finally {
-      blocker.close();
+      server.close();
     }
   });
 
   it('says Redis cannot be reached', async () => {
-    const nothing: Server = createServer();
-    await new Promise<void>((resolve) => nothing.listen(0, '127.0.0.1', resolve));
-    const port = (nothing.address() as { port: number }).port;
-    await new Promise((resolve) => nothing.close(resolve));
-    const dashboard = run(['--redis', `redis://127.0.0.1:${port}`, '--port', '0']);
-    expect(await dashboard.exited).toBe(1);
-    expect(dashboard.err).toContain(`cannot reach Redis at redis://127.0.0.1:${port}`);
-    expect(dashboard.out).toBe('');
+    const { server, port } = await listening();
+    await new Promise((resolve) => server.close(resolve));
+    const result = await cli(['dashboard', '--redis', `redis://127.0.0.1:${port}`, '--port', '0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^infuse-breaker: dashboard: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
+      ),
+    );
+    expect(result.stdout).toBe('');
   });
 
   it('names a bad argument', async () => {
     const cases: [string[], string][] = [
-      [['--port', 'eighty'], '--port must be a port number from 0 to 65535 (got "eighty")'],
+      [['--port', 'eighty'], '--port: "eighty" must be a port number from 0 to 65535'],
       [['--token', 'short'], '--token must be at least 16 printable ASCII characters'],
-      [['--prefix', 'a{b}'], '--prefix must be non-empty, without { or } (got "a{b}")'],
+      [['--prefix', 'a{b}'], '--prefix: "a{b}" must be non-empty, without braces'],
       [['--colour'], "Unknown option '--colour'"],
     ];
     for (const [args, message] of cases) {
-      const dashboard = run(args);
-      expect(await dashboard.exited).toBe(2);
-      expect(dashboard.err).toContain(message);
+      const result = await cli(['dashboard', ...args]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("See 'infuse-breaker dashboard --help'.");
     }
   });
 
-  it('explains itself with --help', async () => {
-    const help = run(['--help']);
-    expect(await help.exited).toBe(0);
-    for (const option of ['--redis', '--prefix', '--port', '--host', '--token']) {
-      expect(help.out).toContain(option);
+  it('explains itself with --help, and is listed by the tool', async () => {
+    const help = await cli(['dashboard', '--help']);
+    expect(help.code).toBe(0);
+    for (const option of ['--redis', '--cluster', '--prefix', '--port', '--host', '--token']) {
+      expect(help.stdout).toContain(option);
     }
+    expect(help.stdout).toContain('INFUSE_DASHBOARD_TOKEN');
+    expect((await cli(['--help'])).stdout).toMatch(/\n {2}dashboard +serve a live web page/);
   });
 });

@@ -93,7 +93,8 @@ export class LiveFeed {
 
   /** Reads one circuit again and sends it to every page (after a transition or a command). */
   refreshOne(key: string): void {
-    if (this.#pending.has(key)) return;
+    // No page open: nobody to tell, and a busy fleet would cost a read per transition.
+    if (this.#clients.size === 0 || this.#pending.has(key)) return;
     this.#pending.add(key);
     this.#enqueue(async () => {
       // Cleared before reading: a transition during the read must cause another read.

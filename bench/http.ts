@@ -90,6 +90,7 @@ async function main(rounds: number, duration: number, inflight: number): Promise
     ['fetch', true, () => guardedFetch(url).then((r) => r.arrayBuffer())],
   ];
   const results = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
   console.log(`machine: ${machine()}`);
   console.log(
     `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight, ` +
@@ -98,30 +99,47 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   for (let round = 0; round <= rounds; round++) {
     for (let i = 0; i < variants.length; i++) {
       const [client, adapter, send] = variants[(i + round) % variants.length]!;
-      const rps = await measure(send, duration, inflight);
+      const { rps, cpuPerRequest } = await measure(send, duration, inflight);
       if (round === 0) continue;
       const id = `${client}|${adapter}`;
       results.set(id, [...(results.get(id) ?? []), rps]);
+      cpu.set(id, [...(cpu.get(id) ?? []), cpuPerRequest]);
     }
     if (round > 0) process.stderr.write(`round ${round}/${rounds} done\n`);
   }
   agent.destroy();
   child.disconnect();
 
-  console.log('| client | without adapter (req/s) | with adapter (req/s) | with / without |');
-  console.log('|---|---:|---:|---:|');
+  console.log(
+    '| client | without adapter (req/s) | with adapter (req/s) | with / without | client CPU µs/request without | with | added |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const client of ['axios', 'ky', 'got', 'fetch']) {
     const without = median(results.get(`${client}|false`)!);
     const withAdapter = median(results.get(`${client}|true`)!);
     const ratio = ((withAdapter / without) * 100).toFixed(1);
-    console.log(`| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${ratio}% |`);
+    const cpuWithout = median(cpu.get(`${client}|false`)!);
+    const cpuWith = median(cpu.get(`${client}|true`)!);
+    console.log(
+      `| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${ratio}% | ` +
+        `${cpuWithout.toFixed(1)} | ${cpuWith.toFixed(1)} | ${(cpuWith - cpuWithout).toFixed(1)} |`,
+    );
   }
 }
 
-/** Completed requests per second while `inflight` loops send back to back for `duration` ms. */
-async function measure(send: Send, duration: number, inflight: number): Promise<number> {
+/**
+ * Completed requests per second while `inflight` loops send back to back for `duration` ms, and
+ * the client process's CPU time per request (user + system), which other load on the machine
+ * disturbs far less than wall-clock throughput.
+ */
+async function measure(
+  send: Send,
+  duration: number,
+  inflight: number,
+): Promise<{ rps: number; cpuPerRequest: number }> {
   let done = 0;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const deadline = started + duration;
   const loop = async () => {
     while (performance.now() < deadline) {
@@ -130,7 +148,11 @@ async function measure(send: Send, duration: number, inflight: number): Promise<
     }
   };
   await Promise.all(Array.from({ length: inflight }, loop));
-  return done / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpuStart);
+  return {
+    rps: done / ((performance.now() - started) / 1000),
+    cpuPerRequest: (used.user + used.system) / done,
+  };
 }
 
 function median(values: readonly number[]): number {

@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { RedisAdminError } from '../redis/index.js';
 import { CONNECTION_OPTIONS, MissingPeerError } from './connect.js';
 import { optionLines, parseCommandArgs, UsageError, type CommandSpec, type Io } from './spec.js';
+import { dashboard } from './dashboard.js';
 import { status } from './status.js';
 import { EXIT_NOT_FOUND, steeringCommands } from './steer.js';
 
-const COMMANDS: readonly CommandSpec[] = [status, ...steeringCommands];
+const COMMANDS: readonly CommandSpec[] = [status, ...steeringCommands, dashboard];
 
 export const EXIT_CODES = [
   '0  done',

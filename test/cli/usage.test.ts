@@ -50,7 +50,10 @@ describe('infuse-breaker help and version', () => {
 describe('infuse-breaker bad command lines exit 2 and name the problem', () => {
   it.each([
     [[], 'missing command'],
-    [['stat'], 'unknown command "stat"; commands are: status, open, close, disable, clear'],
+    [
+      ['stat'],
+      'unknown command "stat"; commands are: status, open, close, disable, clear, dashboard',
+    ],
     [['--bogus'], 'unknown option "--bogus"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],
     [['status', 'extra'], 'status: unexpected argument "extra"'],

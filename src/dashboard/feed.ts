@@ -1,0 +1,163 @@
+import type { ServerResponse } from 'node:http';
+import type { DashboardAdmin, FleetCircuit } from './admin.js';
+
+/** A circuit as the page receives it: JSON has no Infinity, so "until cleared" is `null`. */
+export type CircuitView = Omit<FleetCircuit, 'retryAfter'> & { readonly retryAfter: number | null };
+
+/** What the feed sends; `now` (server clock, epoch ms) lets the page count down without drift. */
+export type FeedMessage =
+  | { readonly type: 'circuits'; readonly now: number; readonly circuits: readonly CircuitView[] }
+  | {
+      readonly type: 'circuit';
+      readonly now: number;
+      readonly key: string;
+      readonly circuit: CircuitView | null;
+    }
+  | {
+      readonly type: 'status';
+      readonly now: number;
+      readonly redis: 'ok' | 'unreachable';
+      readonly message: string;
+    };
+
+export interface FeedOptions {
+  readonly admin: DashboardAdmin;
+  /** Milliseconds between full re-reads while a page is open (lost messages, window counters). */
+  readonly refreshInterval: number;
+  /** Milliseconds between keep-alive comments, so that proxies and browsers keep the stream. */
+  readonly heartbeatInterval?: number;
+}
+
+/** Converts a circuit for JSON. */
+export function toView(circuit: FleetCircuit): CircuitView {
+  return {
+    ...circuit,
+    retryAfter: Number.isFinite(circuit.retryAfter) ? circuit.retryAfter : null,
+  };
+}
+
+/**
+ * The live stream behind the page (server-sent events). Transitions announced by Redis pub/sub
+ * trigger a read of that circuit; a slow full refresh repairs whatever a lost message left stale.
+ *
+ * Every read goes through one queue and is sent in the order it was made, so an older read can
+ * never overwrite a newer one on a page: a full list started before a transition arrives before
+ * the read that the transition caused.
+ */
+export class LiveFeed {
+  readonly #admin: DashboardAdmin;
+  readonly #clients = new Set<ServerResponse>();
+  readonly #pending = new Set<string>();
+  readonly #refreshInterval: number;
+  readonly #heartbeatInterval: number;
+  #queue: Promise<void> = Promise.resolve();
+  #timers: NodeJS.Timeout[] = [];
+  #unwatch: (() => Promise<void>) | null = null;
+  #redis: 'ok' | 'unreachable' = 'ok';
+  #closed = false;
+
+  constructor(options: FeedOptions) {
+    this.#admin = options.admin;
+    this.#refreshInterval = options.refreshInterval;
+    this.#heartbeatInterval = options.heartbeatInterval ?? 15_000;
+  }
+
+  /** Subscribes to the fleet's transitions and starts the periodic refresh. */
+  async start(): Promise<void> {
+    this.#unwatch = await this.#admin.watch((transition) => this.refreshOne(transition.key));
+    this.#timers = [
+      setInterval(() => {
+        if (this.#clients.size > 0) this.#refreshAll(null);
+      }, this.#refreshInterval),
+      setInterval(() => {
+        for (const client of this.#clients) client.write(': ping\n\n');
+      }, this.#heartbeatInterval),
+    ];
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  /** Serves one event stream; the first message is the whole fleet, read for this client. */
+  attach(response: ServerResponse): void {
+    response.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    // Reconnect quickly after a restart of the dashboard; EventSource waits this long.
+    response.write('retry: 1000\n\n');
+    this.#clients.add(response);
+    response.on('close', () => this.#clients.delete(response));
+    this.#refreshAll(response);
+  }
+
+  /** Reads one circuit again and sends it to every page (after a transition or a command). */
+  refreshOne(key: string): void {
+    // No page open: nobody to tell, and a busy fleet would cost a read per transition.
+    if (this.#clients.size === 0 || this.#pending.has(key)) return;
+    this.#pending.add(key);
+    this.#enqueue(async () => {
+      // Cleared before reading: a transition during the read must cause another read.
+      this.#pending.delete(key);
+      const circuit = await this.#admin.get(key);
+      this.#broadcast({
+        type: 'circuit',
+        now: Date.now(),
+        key,
+        circuit: circuit === null ? null : toView(circuit),
+      });
+    });
+  }
+
+  /** Ends every stream and the subscription. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const client of this.#clients) client.end();
+    this.#clients.clear();
+    await this.#unwatch?.();
+    await this.#queue;
+  }
+
+  #refreshAll(only: ServerResponse | null): void {
+    this.#enqueue(async () => {
+      const circuits = await this.#admin.list();
+      const message: FeedMessage = {
+        type: 'circuits',
+        now: Date.now(),
+        circuits: circuits.map(toView),
+      };
+      if (only === null) this.#broadcast(message);
+      else send(only, message);
+    }, only);
+  }
+
+  #enqueue(read: () => Promise<void>, only: ServerResponse | null = null): void {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#closed) return;
+      try {
+        await read();
+        this.#setRedis('ok', '', only);
+      } catch (error) {
+        this.#setRedis('unreachable', error instanceof Error ? error.message : String(error), only);
+      }
+    });
+  }
+
+  /** Tells pages when Redis stops or starts answering (and a new page how it stands). */
+  #setRedis(redis: 'ok' | 'unreachable', message: string, only: ServerResponse | null): void {
+    const changed = redis !== this.#redis;
+    this.#redis = redis;
+    const status: FeedMessage = { type: 'status', now: Date.now(), redis, message };
+    if (changed) this.#broadcast(status);
+    else if (only !== null && redis === 'unreachable') send(only, status);
+  }
+
+  #broadcast(message: FeedMessage): void {
+    for (const client of this.#clients) send(client, message);
+  }
+}
+
+function send(client: ServerResponse, message: FeedMessage): void {
+  client.write(`event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`);
+}

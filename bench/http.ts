@@ -7,7 +7,7 @@
 // The server runs in a child process so that it does not share the client's event loop. Each
 // round runs every variant once, in a rotated order, for `duration` ms; the table shows the median
 // over the rounds (after one warm-up round that is not counted) and the ratio with/without.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -22,8 +22,8 @@ import { machine } from './harness.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '7' },
-    duration: { type: 'string', default: '3000' },
+    rounds: { type: 'string', default: '15' },
+    duration: { type: 'string', default: '1500' },
     inflight: { type: 'string', default: '64' },
     server: { type: 'boolean', default: false },
   },
@@ -65,6 +65,7 @@ async function main(rounds: number, duration: number, inflight: number): Promise
     execArgv: process.execArgv,
   });
   const [port] = (await once(child, 'message')) as [number];
+  const pinned = pin(child.pid);
   const url = `http://127.0.0.1:${port}/`;
   const agent = new Agent({ keepAlive: true, maxSockets: inflight });
 
@@ -79,31 +80,46 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   const plainKy = ky.extend({ retry: 0 });
   const guardedKy = plainKy.extend(infuseKy());
 
-  const variants: [client: string, adapter: boolean, send: Send][] = [
-    ['axios', false, () => plainAxios.get(url)],
-    ['axios', true, () => guardedAxios.get(url)],
-    ['ky', false, () => plainKy.get(url).arrayBuffer()],
-    ['ky', true, () => guardedKy.get(url).arrayBuffer()],
-    ['got', false, () => plainGot(url)],
-    ['got', true, () => guardedGot(url)],
-    ['fetch', false, () => fetch(url).then((r) => r.arrayBuffer())],
-    ['fetch', true, () => guardedFetch(url).then((r) => r.arrayBuffer())],
+  const clients: [client: string, without: Send, withAdapter: Send][] = [
+    ['axios', () => plainAxios.get(url), () => guardedAxios.get(url)],
+    ['ky', () => plainKy.get(url).arrayBuffer(), () => guardedKy.get(url).arrayBuffer()],
+    ['got', () => plainGot(url), () => guardedGot(url)],
+    [
+      'fetch',
+      () => fetch(url).then((r) => r.arrayBuffer()),
+      () => guardedFetch(url).then((r) => r.arrayBuffer()),
+    ],
   ];
   const results = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
-  console.log(`machine: ${machine()}`);
+  const ratios = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, id: string, value: number) => {
+    map.set(id, [...(map.get(id) ?? []), value]);
+  };
+  console.log(`machine: ${machine()}; ${pinned}`);
   console.log(
-    `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight, ` +
-      `${rounds} rounds of ${duration} ms per variant (+1 warm-up), median of rounds\n`,
+    `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight; ` +
+      `${rounds} rounds (+1 warm-up); in each round every client runs ${duration} ms without and ` +
+      `${duration} ms with its adapter, back to back, in alternating order; medians of the rounds\n`,
   );
   for (let round = 0; round <= rounds; round++) {
-    for (let i = 0; i < variants.length; i++) {
-      const [client, adapter, send] = variants[(i + round) % variants.length]!;
-      const { rps, cpuPerRequest } = await measure(send, duration, inflight);
-      if (round === 0) continue;
-      const id = `${client}|${adapter}`;
-      results.set(id, [...(results.get(id) ?? []), rps]);
-      cpu.set(id, [...(cpu.get(id) ?? []), cpuPerRequest]);
+    for (const [client, without, withAdapter] of clients) {
+      // The pair runs back to back so that a drift in the machine's load hits both alike; the
+      // order alternates so that neither always runs first.
+      const order = round % 2 === 0 ? [false, true] : [true, false];
+      const pair = new Map<boolean, number>();
+      for (const adapter of order) {
+        const { rps, cpuPerRequest } = await measure(
+          adapter ? withAdapter : without,
+          duration,
+          inflight,
+        );
+        pair.set(adapter, rps);
+        if (round === 0) continue;
+        push(results, `${client}|${adapter}`, rps);
+        push(cpu, `${client}|${adapter}`, cpuPerRequest);
+      }
+      if (round > 0) push(ratios, client, pair.get(true)! / pair.get(false)!);
     }
     if (round > 0) process.stderr.write(`round ${round}/${rounds} done\n`);
   }
@@ -111,19 +127,30 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   child.disconnect();
 
   console.log(
-    '| client | without adapter (req/s) | with adapter (req/s) | with / without | client CPU µs/request without | with | added |',
+    '| client | without adapter (req/s) | with adapter (req/s) | with / without (median of pairs) | client CPU µs/request without | with | added |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const client of ['axios', 'ky', 'got', 'fetch']) {
     const without = median(results.get(`${client}|false`)!);
     const withAdapter = median(results.get(`${client}|true`)!);
-    const ratio = ((withAdapter / without) * 100).toFixed(1);
+    const ratio = (median(ratios.get(client)!) * 100).toFixed(1);
     const cpuWithout = median(cpu.get(`${client}|false`)!);
     const cpuWith = median(cpu.get(`${client}|true`)!);
     console.log(
       `| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${ratio}% | ` +
         `${cpuWithout.toFixed(1)} | ${cpuWith.toFixed(1)} | ${(cpuWith - cpuWithout).toFixed(1)} |`,
     );
+  }
+}
+
+/** Client on CPU 0, server on CPU 1, so that the scheduler's choices do not move the figures. */
+function pin(server: number | undefined): string {
+  try {
+    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-pc', '1', String(server)], { stdio: 'ignore' });
+    return 'client pinned to CPU 0, server to CPU 1';
+  } catch {
+    return 'not pinned (taskset failed)';
   }
 }
 

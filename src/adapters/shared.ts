@@ -1,4 +1,4 @@
-import type { Circuit, SettleInput } from '../core/circuit.js';
+import type { Circuit, Permit, SettleInput } from '../core/circuit.js';
 import { Infuse } from '../core/infuse.js';
 import { invalid, show, type InfuseOptions } from '../core/options.js';
 
@@ -83,12 +83,28 @@ export function outcomeUrl(url: string | URL): string {
  * otherwise settles the permit with what `describe` says of the result or error, and returns or
  * throws exactly what `attempt` did.
  */
-export async function guardAttempt<T>(
+export function guardAttempt<T>(
   circuit: Circuit,
   attempt: () => Promise<T>,
   describe: (result: { value: T } | { error: unknown }) => SettleInput,
 ): Promise<T> {
-  const permit = await circuit.acquire();
+  let permit: Permit | Promise<Permit>;
+  try {
+    permit = circuit.acquireNow();
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+    return Promise.reject(error);
+  }
+  // A closed circuit answers at once: the attempt starts in this very tick, as it would unguarded.
+  if (permit instanceof Promise) return permit.then((late) => settled(late, attempt, describe));
+  return settled(permit, attempt, describe);
+}
+
+async function settled<T>(
+  permit: Permit,
+  attempt: () => Promise<T>,
+  describe: (result: { value: T } | { error: unknown }) => SettleInput,
+): Promise<T> {
   let value: T;
   try {
     value = await attempt();

@@ -166,11 +166,30 @@ export class Circuit {
    * {@link CircuitBreakerError} when the circuit refuses; otherwise the returned {@link Permit}
    * must be settled once the call ends.
    */
-  async acquire(): Promise<Permit> {
+  acquire(): Promise<Permit> {
+    // A throw in the executor (a refusal) rejects the promise.
+    return new Promise((resolve) => {
+      resolve(this.acquireNow());
+    });
+  }
+
+  /**
+   * {@link acquire}, without a promise when the store can answer at once (a closed circuit
+   * always can): adapters call the client in the same tick, so that guarding a request does not
+   * delay it to a later turn of the event loop. Throws {@link CircuitBreakerError} when the
+   * circuit refuses at once. @internal
+   */
+  acquireNow(): Permit | Promise<Permit> {
     this.#host.touch(this);
     const store = this.#current();
-    let admission = store.acquire();
-    if (admission instanceof Promise) admission = await admission;
+    const admission = store.acquire();
+    if (admission instanceof Promise) {
+      return admission.then((late) => this.#permit(store, late));
+    }
+    return this.#permit(store, admission);
+  }
+
+  #permit(store: StoreCircuit, admission: Admission): Permit {
     if (!admission.allowed) throw this.#reject(admission);
     return new CallPermit(this, store, admission, performance.now());
   }

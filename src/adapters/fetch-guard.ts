@@ -77,50 +77,66 @@ export interface FetchGuard<Context> {
  * and the inner fetch's response or rejection is handed back unchanged. @internal
  */
 export function guardFetch<Context = never>(guard: FetchGuard<Context>): GuardedFetch<Context> {
-  return async function infusedFetch(input, init, context) {
-    let request: string | URL | Request = input;
-    let options = init;
-    let bypass = false;
-    if (options !== undefined && INFUSE_BYPASS_OPTION in options) {
-      const { [INFUSE_BYPASS_OPTION]: flag, ...rest } = options;
-      bypass = bypassFlag(flag, 'fetch option');
-      options = rest;
+  // Not an async function: it would wrap the attempt's promise in one more, held for the whole
+  // request. A throw (a bad bypass flag or key) still reaches the caller as a rejection.
+  return function infusedFetch(input, init, context) {
+    try {
+      return attemptFetch(guard, input, init, context);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a TypeError
+      return Promise.reject(error);
     }
-    const headers = options?.headers ?? (isRequest(request) ? request.headers : undefined);
-    const header = headers === undefined ? null : headerValue(headers, INFUSE_BYPASS_HEADER);
-    if (header !== null) {
-      bypass = parseBypassHeader(header) || bypass;
-      [request, options] = withoutBypassHeader(request, options);
-    }
-    const send = guard.fetch ?? globalThis.fetch;
-    if (bypass) return send(request, options);
-
-    const url = parseUrl(request);
-    // fetch itself rejects a URL it cannot parse, or one with credentials, before sending anything:
-    // not the host's doing, so it is neither checked nor counted.
-    if (url === null || url.username !== '' || url.password !== '') return send(request, options);
-    const method = (options?.method ?? (isRequest(request) ? request.method : 'GET')).toUpperCase();
-    const key =
-      guard.key === null ? hostKey(url) : fetchKey(guard.key, request, options, url, method);
-    const attempt: FetchAttempt<Context> = {
-      input: request,
-      init: options,
-      started: performance.now(),
-      context,
-    };
-    const shown = outcomeUrl(url);
-    return guardAttempt(
-      guard.infuse.circuit(key),
-      () => send(attempt.input, attempt.init),
-      (result) =>
-        'value' in result
-          ? attemptSettle(method, shown, result.value.status)
-          : attemptSettle(method, shown, undefined, {
-              error: result.error,
-              aborted: abortedByCaller(guard, attempt, result.error),
-            }),
-    );
   };
+}
+
+function attemptFetch<Context>(
+  guard: FetchGuard<Context>,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  context: Context | undefined,
+): Promise<Response> {
+  let request: string | URL | Request = input;
+  let options = init;
+  let bypass = false;
+  if (options !== undefined && INFUSE_BYPASS_OPTION in options) {
+    const { [INFUSE_BYPASS_OPTION]: flag, ...rest } = options;
+    bypass = bypassFlag(flag, 'fetch option');
+    options = rest;
+  }
+  const headers = options?.headers ?? (isRequest(request) ? request.headers : undefined);
+  const header = headers === undefined ? null : headerValue(headers, INFUSE_BYPASS_HEADER);
+  if (header !== null) {
+    bypass = parseBypassHeader(header) || bypass;
+    [request, options] = withoutBypassHeader(request, options);
+  }
+  const send = guard.fetch ?? globalThis.fetch;
+  if (bypass) return send(request, options);
+
+  const url = parseUrl(request);
+  // fetch itself rejects a URL it cannot parse, or one with credentials, before sending anything:
+  // not the host's doing, so it is neither checked nor counted.
+  if (url === null || url.username !== '' || url.password !== '') return send(request, options);
+  const method = (options?.method ?? (isRequest(request) ? request.method : 'GET')).toUpperCase();
+  const key =
+    guard.key === null ? hostKey(url) : fetchKey(guard.key, request, options, url, method);
+  const attempt: FetchAttempt<Context> = {
+    input: request,
+    init: options,
+    started: performance.now(),
+    context,
+  };
+  const shown = outcomeUrl(url);
+  return guardAttempt(
+    guard.infuse.circuit(key),
+    () => send(attempt.input, attempt.init),
+    (result) =>
+      'value' in result
+        ? attemptSettle(method, shown, result.value.status)
+        : attemptSettle(method, shown, undefined, {
+            error: result.error,
+            aborted: abortedByCaller(guard, attempt, result.error),
+          }),
+  );
 }
 
 /**

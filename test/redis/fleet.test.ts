@@ -119,7 +119,7 @@ describe('a fleet of processes sharing a circuit', () => {
   });
 
   it('a trial holder killed with SIGKILL does not wedge the circuit: its lease expires', async () => {
-    const trialLease = 600;
+    const trialLease = 1_500;
     const group = await fleet(3, {
       infuse: { failMax: 1, resetTimeout: 300, halfOpenMaxCalls: 1 },
       store: { trialLease },
@@ -141,10 +141,13 @@ describe('a fleet of processes sharing a circuit', () => {
     for (const worker of survivors) {
       await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'closed', 10_000);
     }
-    // Nobody else got a trial while the dead holder's lease was live.
+    // Nobody else got a trial while the dead holder's lease was live. A second trial granted too
+    // early would reach the upstream within milliseconds (the survivors keep asking every 2 ms);
+    // the bound leaves half the lease for the holder's own request to have been slow to arrive
+    // after its lease was granted, as it can be on a loaded CI machine.
     const next = upstream.hits[1]!;
     expect(next.from).not.toBe(holder.name);
-    expect(next.at - holderHit.at).toBeGreaterThan(trialLease * 0.8);
+    expect(next.at - holderHit.at).toBeGreaterThan(trialLease * 0.5);
     const stats = await Promise.all(survivors.map((w) => w.stats({ type: 'stop' }, 'stopped')));
     for (const s of stats) expect(s).toMatchObject({ errors: 0, state: 'closed' });
   });

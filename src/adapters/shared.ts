@@ -1,4 +1,4 @@
-import type { Circuit, Permit, SettleInput } from '../core/circuit.js';
+import type { CallPermit, Circuit, SettleInput } from '../core/circuit.js';
 import { Infuse } from '../core/infuse.js';
 import { invalid, show, type InfuseOptions } from '../core/options.js';
 
@@ -88,7 +88,7 @@ export function guardAttempt<T>(
   attempt: () => Promise<T>,
   describe: (result: { value: T } | { error: unknown }) => SettleInput,
 ): Promise<T> {
-  let permit: Permit | Promise<Permit>;
+  let permit: CallPermit | Promise<CallPermit>;
   try {
     permit = circuit.acquireNow();
   } catch (error) {
@@ -100,20 +100,35 @@ export function guardAttempt<T>(
   return settled(permit, attempt, describe);
 }
 
-async function settled<T>(
-  permit: Permit,
+/**
+ * Runs the attempt and counts its outcome. Written with `then` rather than `async`/`await`: no
+ * frame kept alive for the request's whole life, and no extra turn when the store counts at once.
+ */
+function settled<T>(
+  permit: CallPermit,
   attempt: () => Promise<T>,
   describe: (result: { value: T } | { error: unknown }) => SettleInput,
 ): Promise<T> {
-  let value: T;
+  let started: Promise<T>;
   try {
-    value = await attempt();
+    started = attempt();
   } catch (error) {
-    await permit.settle(describe({ error }));
-    throw error;
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the client threw
+    started = Promise.reject(error);
   }
-  await permit.settle(describe({ value }));
-  return value;
+  return started.then(
+    (value) => {
+      const counted = permit.settleNow(describe({ value }));
+      return typeof counted === 'string' ? value : counted.then(() => value);
+    },
+    (error: unknown) => {
+      const counted = permit.settleNow(describe({ error }));
+      if (typeof counted === 'string') throw error;
+      return counted.then(() => {
+        throw error;
+      });
+    },
+  );
 }
 
 /**

@@ -179,7 +179,7 @@ export class Circuit {
    * delay it to a later turn of the event loop. Throws {@link CircuitBreakerError} when the
    * circuit refuses at once. @internal
    */
-  acquireNow(): Permit | Promise<Permit> {
+  acquireNow(): CallPermit | Promise<CallPermit> {
     this.#host.touch(this);
     const store = this.#current();
     const admission = store.acquire();
@@ -189,7 +189,7 @@ export class Circuit {
     return this.#permit(store, admission);
   }
 
-  #permit(store: StoreCircuit, admission: Admission): Permit {
+  #permit(store: StoreCircuit, admission: Admission): CallPermit {
     if (!admission.allowed) throw this.#reject(admission);
     return new CallPermit(this, store, admission, performance.now());
   }
@@ -333,14 +333,15 @@ export class Circuit {
   }
 }
 
-class CallPermit implements Permit {
+/** The {@link Permit} every acquire hands out; adapters use {@link settleNow}. @internal */
+export class CallPermit implements Permit {
   readonly key: string;
   readonly trial: boolean;
   readonly #circuit: Circuit;
   readonly #store: StoreCircuit;
   readonly #ticket: Ticket;
   readonly #started: number;
-  #verdict: Promise<Verdict> | null = null;
+  #verdict: Verdict | Promise<Verdict> | null = null;
 
   constructor(circuit: Circuit, store: StoreCircuit, ticket: Ticket, started: number) {
     this.key = circuit.key;
@@ -352,11 +353,17 @@ class CallPermit implements Permit {
   }
 
   settle(result?: SettleInput): Promise<Verdict> {
+    return Promise.resolve(this.settleNow(result));
+  }
+
+  /**
+   * {@link settle}, without a promise when the store counts at once (the in-memory store always
+   * does), so that an adapter hands the response back without an extra turn. @internal
+   */
+  settleNow(result?: SettleInput): Verdict | Promise<Verdict> {
     if (this.#verdict === null) {
       const threw = result !== undefined && 'error' in result;
-      this.#verdict = Promise.resolve(
-        this.#circuit.settle(this.#store, this.#ticket, this.#started, threw, result),
-      );
+      this.#verdict = this.#circuit.settle(this.#store, this.#ticket, this.#started, threw, result);
     }
     return this.#verdict;
   }

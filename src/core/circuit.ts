@@ -234,24 +234,24 @@ export class Circuit {
   ): Verdict | Promise<Verdict> {
     const classifier = this.#resolved.classifier;
     const emitter = this.#host.emitter;
-    const error = threw ? input?.error : undefined;
-    let verdict: Verdict;
-    const aborted = input?.aborted ?? (threw && isAbortError(error));
-    if (!classifier.custom && input?.status === undefined) {
-      verdict = aborted ? 'aborted' : threw ? 'failure' : 'success';
-      const event = eventOf(verdict);
-      if (emitter.has(event)) {
-        emitter.emit(event, {
-          key: this.key,
-          outcome: this.#outcome(started, threw, input),
-          verdict,
-        });
-      }
-    } else {
-      const outcome = this.#outcome(started, threw, input);
-      verdict = aborted ? 'aborted' : classify(classifier, outcome);
-      const event = eventOf(verdict);
-      if (emitter.has(event)) emitter.emit(event, { key: this.key, outcome, verdict });
+    const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
+    // Without predicates or a status the default rule needs no Outcome: build one only for a
+    // listener that will see it.
+    let outcome =
+      classifier.custom || input?.status !== undefined
+        ? this.#outcome(started, threw, input)
+        : undefined;
+    const verdict: Verdict = aborted
+      ? 'aborted'
+      : outcome !== undefined
+        ? classify(classifier, outcome)
+        : threw
+          ? 'failure'
+          : 'success';
+    const event = eventOf(verdict);
+    if (emitter.has(event)) {
+      outcome ??= this.#outcome(started, threw, input);
+      emitter.emit(event, { key: this.key, outcome, verdict });
     }
     const released = store.release(ticket, storeVerdict(verdict));
     return released === undefined ? verdict : released.then(() => verdict);

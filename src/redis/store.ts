@@ -8,6 +8,7 @@ import type {
   StoreHooks,
   Transition,
 } from '../stores/store.js';
+import { forgetIdle } from '../stores/local-circuit.js';
 import { RedisCircuit, type CircuitHost } from './circuit.js';
 import {
   disconnect,
@@ -175,12 +176,9 @@ export class RedisStore implements Store {
 
   /** Lets go of an idle closed circuit in this process (its state in Redis is untouched). */
   forget(key: string): boolean {
-    const circuit = this.#circuits.get(key);
-    if (circuit === undefined) return true;
-    if (!circuit.idle) return false;
-    circuit.retire();
-    this.#circuits.delete(key);
-    this.#dirty.delete(circuit);
+    const dropped = forgetIdle(this.#circuits, key);
+    if (dropped === false) return false;
+    if (dropped !== null) this.#dirty.delete(dropped);
     return true;
   }
 

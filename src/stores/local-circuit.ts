@@ -256,3 +256,26 @@ export class LocalCircuit implements StoreCircuit {
 function closedTicket(generation: number): Ticket {
   return Object.freeze({ allowed: true, kind: 'closed', generation });
 }
+
+/** A circuit a store can let go of: see {@link forgetIdle}. */
+export interface Retirable {
+  readonly idle: boolean;
+  retire(): void;
+}
+
+/**
+ * `Store.forget` for every store: drops `key`'s circuit from `circuits` when it is idle (closed, not
+ * forced, nothing in flight) and marks it retired so that handles ask the store again. Returns the
+ * dropped circuit, `null` when there was none, or `false` when it is busy and was kept.
+ */
+export function forgetIdle<C extends Retirable>(
+  circuits: Map<string, C>,
+  key: string,
+): C | null | false {
+  const circuit = circuits.get(key);
+  if (circuit === undefined) return null;
+  if (!circuit.idle) return false;
+  circuit.retire();
+  circuits.delete(key);
+  return circuit;
+}

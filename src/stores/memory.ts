@@ -1,4 +1,4 @@
-import { LocalCircuit } from './local-circuit.js';
+import { LocalCircuit, forgetIdle } from './local-circuit.js';
 import type {
   Policy,
   Store,
@@ -71,11 +71,6 @@ export class MemoryStore implements Store {
   }
 
   forget(key: string): boolean {
-    const circuit = this.#circuits.get(key);
-    if (circuit === undefined) return true;
-    if (!circuit.idle) return false;
-    circuit.retire();
-    this.#circuits.delete(key);
-    return true;
+    return forgetIdle(this.#circuits, key) !== false;
   }
 }

@@ -16,7 +16,6 @@ import {
   hostKey,
   INFUSE_BYPASS_OPTION,
   isTimeoutError,
-  outcomeUrl,
   parseUrl,
   resolveAdapter,
   type AdapterOptions,
@@ -96,7 +95,7 @@ export function infuseAxios(
       if (url === null && key === null) return adapter(config);
       const circuit = infuse.circuit(key !== null ? customKey(key, config) : hostKey(url as URL));
       const method = (config.method ?? 'get').toUpperCase();
-      const where = url === null ? undefined : outcomeUrl(url);
+      const where = url ?? undefined;
       return guardAttempt(
         circuit,
         () => adapter(config),
@@ -144,7 +143,7 @@ function describe(
   result: { value: AxiosResponse } | { error: unknown },
   config: InternalAxiosRequestConfig,
   method: string,
-  url: string | undefined,
+  url: URL | undefined,
 ): SettleInput {
   if ('value' in result) return attemptSettle(method, url, result.value.status);
   const { error } = result;

@@ -125,7 +125,9 @@ function attemptFetch<Context>(
     started: performance.now(),
     context,
   };
-  const shown = outcomeUrl(url);
+  // The caller's own URL object is read now, in case it is changed later; a URL parsed here is
+  // turned into the outcome URL only if an Outcome is built.
+  const shown = request instanceof URL ? outcomeUrl(url) : url;
   return guardAttempt(
     guard.infuse.circuit(key),
     () => send(attempt.input, attempt.init),

@@ -1,6 +1,6 @@
 // Types only: got is ESM-only, and this module must load (in either build) without it.
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
-import type { Circuit, Permit, SettleInput } from '../core/circuit.js';
+import type { CallPermit, Circuit, SettleInput } from '../core/circuit.js';
 import { isCircuitBreakerError } from '../core/errors.js';
 import {
   attemptSettle,
@@ -49,66 +49,78 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
   const callOf = (options: { readonly context: object } | undefined): GotCall | undefined =>
     (options?.context as Context | undefined)?.[slot] as GotCall | undefined;
 
+  // Not async: with a closed circuit the handler hands back got's own promise, started in this
+  // tick, with its `cancel()` and `.json()` untouched (got copies them onto any other promise).
   const handler = ((
     options: Options | undefined,
     next: (options: Options | undefined) => unknown,
   ) => {
     // got hands over no options when it could not build them, and rejects the call itself.
     if (options === undefined) return next(options);
-    const { url, context } = options as { url: unknown; context: Context };
+    const { url, context, isStream } = options as Options & { url: unknown; context: Context };
     if (!(url instanceof URL)) return next(options);
-    let bypass: boolean;
+    let call: GotCall;
+    let admission: CallPermit | Promise<CallPermit> | null = null;
     try {
-      bypass = bypassFlag(context[INFUSE_BYPASS_OPTION], 'got context');
+      if (bypassFlag(context[INFUSE_BYPASS_OPTION], 'got context')) return next(options);
+      const circuit = infuse.circuit(key === null ? hostKey(url) : customKey(key, options));
+      call = new GotCall(circuit, options.method, url, isStream);
+      // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
+      if (!isStream) admission = circuit.acquireNow();
     } catch (error) {
-      // A stream is handed back at once and can only throw; a promise call rejects.
-      if (options.isStream) throw error;
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a TypeError
+      // A stream can only throw; a promise call rejects.
+      if (isStream) throw error;
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError or TypeError
       return Promise.reject(error);
     }
-    if (bypass) return next(options);
-    const circuit = () => infuse.circuit(key === null ? hostKey(url) : customKey(key, options));
-    if (options.isStream) {
-      const call = new GotCall(circuit(), options.method, url, true);
-      context[slot] = call;
-      return call.watch(next(options) as StreamLike);
+    context[slot] = call;
+    if (admission === null) return call.watch(next(options) as StreamLike);
+    if (admission instanceof Promise) {
+      // The store answers later (a shared store deciding a trial call): wait, then send.
+      const link: CancelLink = { inner: null, requested: false };
+      return keepCancel(call.runLate(admission, options, next, link), link);
     }
-    const link: CancelLink = { inner: null, requested: false };
-    return keepCancel(GotCall.run(circuit, options, url, slot, next, link), link);
+    call.hold(admission);
+    return call.observe(next(options));
   }) as unknown as HandlerFunction;
 
+  // The hooks return a promise only when they have to wait (a shared store counting late), so
+  // that got's `await` of them costs no more than needed.
   const hooks: Partial<Hooks> = {
     // Streams cannot wait in the handler, which must return them at once: they ask here, before
     // got sends anything. Redirects run this hook again; the call already holds its permit then.
     beforeRequest: [
-      async (options) => {
+      (options) => {
         const call = callOf(options);
-        if (call !== undefined && !call.asked) await call.acquire();
+        return call === undefined || call.asked ? undefined : call.acquire();
       },
     ],
     afterResponse: [
-      async (response) => {
-        await callOf(response.request.options)?.settle(response.statusCode);
-        return response;
+      (response) => {
+        const counted = callOf(response.request.options)?.settle(response.statusCode);
+        return counted === undefined ? response : counted.then(() => response);
       },
     ],
     beforeRetry: [
-      async (error) => {
+      (error) => {
         const call = callOf(error.options);
-        if (call === undefined) return;
-        await call.settle(error);
+        if (call === undefined) return undefined;
+        const counted = call.settle(error);
         // A stream's retry is a new stream made by the caller's `retry` listener, outside the
         // handler: it cannot be watched, so it is not counted (see the docs).
-        if (call.stream) call.done = true;
-        else await call.acquire();
+        if (call.stream) {
+          call.done = true;
+          return counted;
+        }
+        return counted === undefined ? call.acquire() : counted.then(() => call.acquire());
       },
     ],
     beforeError: [
-      async (error) => {
-        const call = callOf(error.options);
-        if (call !== undefined) await call.settle(error);
+      (error) => {
+        const counted = callOf(error.options)?.settle(error);
         // got wraps what a hook throws; the caller gets the breaker's own rejection back.
-        return isCircuitBreakerError(error.cause) ? error.cause : error;
+        const given = isCircuitBreakerError(error.cause) ? error.cause : error;
+        return counted === undefined ? given : counted.then(() => given);
       },
     ],
   };
@@ -128,32 +140,56 @@ class GotCall {
   asked = false;
   /** True once the call is over: a permit that arrives later is given straight back. */
   done = false;
-  #permit: Permit | null = null;
+  #permit: CallPermit | null = null;
   readonly #circuit: Circuit;
   readonly method: string;
-  readonly url: string;
+  readonly #url: URL;
   readonly stream: boolean;
 
   constructor(circuit: Circuit, method: string, url: URL, stream: boolean) {
     this.#circuit = circuit;
     this.method = method;
-    this.url = outcomeUrl(url);
+    this.#url = url;
     this.stream = stream;
   }
 
-  /** The promise API: ask before the first attempt, settle what no hook settled once it ends. */
-  static async run(
-    circuit: () => Circuit,
+  /** Takes the permit of the current attempt. */
+  hold(permit: CallPermit): void {
+    this.asked = true;
+    if (this.done) void permit.settleNow({ aborted: true });
+    else this.#permit = permit;
+  }
+
+  /**
+   * Watches got's promise for what no hook sees: an abort or `cancel()` skips every hook, and an
+   * afterResponse hook before ours may have retried the last attempt. Hands the promise back.
+   */
+  observe<T>(result: T): T {
+    // got 14's promise is a p-cancelable, a thenable; got 16's is a Promise.
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      (result as PromiseLike<Partial<Response> | null>).then(
+        (response: Partial<Response> | null) => {
+          this.done = true;
+          void this.settle(response?.statusCode);
+        },
+        (error: unknown) => {
+          this.done = true;
+          void this.settle(error);
+        },
+      );
+    }
+    return result;
+  }
+
+  /** The promise API when the store answers late: wait for the permit, then send. */
+  async runLate(
+    admission: Promise<CallPermit>,
     options: Options,
-    url: URL,
-    slot: symbol,
     next: (options: Options) => unknown,
     link: CancelLink,
   ): Promise<unknown> {
-    // Inside the async function, so that a throwing `key` rejects the call instead of throwing.
-    const call = new GotCall(circuit(), options.method, url, false);
-    await call.acquire();
-    (options.context as Context)[slot] = call;
+    this.asked = true;
+    this.hold(await admission);
     let result: unknown;
     try {
       const inner = next(options) as Promise<unknown> & { cancel?: () => void };
@@ -161,34 +197,46 @@ class GotCall {
       if (link.requested) inner.cancel?.();
       result = await inner;
     } catch (error) {
-      call.done = true;
+      this.done = true;
       // An abort skips every hook: this is where its permit is given back.
-      await call.settle(error);
+      await this.settle(error);
       throw error;
     }
-    call.done = true;
+    this.done = true;
     // Only when no afterResponse hook saw the last attempt (a hook before ours retried it).
-    await call.settle((result as Partial<Response> | null)?.statusCode);
+    await this.settle((result as Partial<Response> | null)?.statusCode);
     return result;
   }
 
-  /** Asks the circuit for the next attempt; rejects with CircuitBreakerError when it refuses. */
-  async acquire(): Promise<void> {
+  /**
+   * Asks the circuit for the next attempt. Returns nothing when the circuit answered at once, a
+   * promise when it answers later, and rejects with CircuitBreakerError when it refuses.
+   */
+  acquire(): Promise<void> | undefined {
     this.asked = true;
-    const permit = await this.#circuit.acquire();
-    if (this.done) await permit.settle({ aborted: true });
-    else this.#permit = permit;
+    let admission: CallPermit | Promise<CallPermit>;
+    try {
+      admission = this.#circuit.acquireNow();
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+      return Promise.reject(error);
+    }
+    if (admission instanceof Promise) return admission.then((permit) => this.hold(permit));
+    this.hold(admission);
+    return undefined;
   }
 
   /**
    * Settles the current attempt, once; later reports of the same attempt are ignored. Give the
    * response's status, what the attempt threw, or `kAborted` when it ended without either.
+   * Returns a promise only when the store counts later.
    */
-  async settle(ending: unknown): Promise<void> {
+  settle(ending: unknown): Promise<void> | undefined {
     const permit = this.#permit;
-    if (permit === null) return;
+    if (permit === null) return undefined;
     this.#permit = null;
-    await permit.settle(this.#describe(ending));
+    const counted = permit.settleNow(this.#describe(ending));
+    return typeof counted === 'string' ? undefined : counted.then(noop);
   }
 
   /** The stream API: counts the response when it arrives, or how the stream ended without one. */
@@ -203,10 +251,11 @@ class GotCall {
   }
 
   #describe(ending: unknown): SettleInput {
-    const { method, url } = this;
+    const { method } = this;
+    const url = this.#url;
     if (ending === undefined || typeof ending === 'number')
       return attemptSettle(method, url, ending);
-    if (ending === kAborted) return { method, url, aborted: true };
+    if (ending === kAborted) return { method, url: outcomeUrl(url), aborted: true };
     const name = field(ending, 'name');
     const status = field(field(ending, 'response'), 'statusCode');
     // HTTPError (throwHttpErrors) and RetryError (an afterResponse hook asked for a retry) carry a
@@ -217,6 +266,10 @@ class GotCall {
     const aborted = name === 'AbortError' || name === 'CancelError';
     return attemptSettle(method, url, undefined, { error: ending, aborted });
   }
+}
+
+function noop(): void {
+  // settle() resolves with nothing once the store has counted
 }
 
 /** got 14's promise, once the handler has asked for it, and whether `cancel()` came first. */

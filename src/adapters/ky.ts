@@ -36,50 +36,49 @@ export interface KyRetryState {
 export interface KyExtension {
   /** The parent's fetch (or the global one), guarded. ky calls it once per attempt. */
   fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-  retry: {
+  /** Absent when the parent instance never retries (`retry: 0`). */
+  retry?: {
     limit?: number;
     /** Never retries a `CircuitBreakerError`; asks the parent's `shouldRetry` about anything else. */
     shouldRetry: (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
   };
   hooks: {
-    /** ky 2: records the caller's signal and timeouts, to tell a timeout from an abort. */
+    /** ky 2: records the caller's `signal`, to tell a caller's abort from ky's timeout. */
     init: ((options: object) => void)[];
-    /** ky 1: records each attempt's timeout, to tell a timeout from an abort. */
-    beforeRequest: ((request: unknown, options?: unknown) => undefined)[];
-    /**
-     * Stops a retry of a `CircuitBreakerError` when a per-request `retry` replaced `shouldRetry`;
-     * ky 2: notes when the next attempt starts.
-     */
-    beforeRetry: ((state: { readonly error: unknown; readonly options?: unknown }) => undefined)[];
+    /** Stops a retry of a `CircuitBreakerError` when a per-request `retry` replaced `shouldRetry`. */
+    beforeRetry: ((state: { readonly error: unknown }) => undefined)[];
   };
 }
 
+type RetryGuard = NonNullable<KyExtension['retry']>;
+
 /**
- * The option through which ky 2 hands each attempt what its `init` hook saw. ky forwards options it
- * does not know to fetch as `init`; the guarded fetch takes it out before sending.
+ * The option through which ky 2 hands each attempt the caller's signal its `init` hook saw. ky
+ * forwards options it does not know to fetch as `init`; the guarded fetch takes it out.
  */
 const CALL_OPTION = 'infuseKyCall';
 
-/** What the abort judge knows about one ky call. */
+/** What ky 2's init hook saw of one call. */
 interface KyCall {
+  /** The caller's `signal` option. */
+  readonly signal: AbortSignal;
+}
+
+/** What the abort judge knows about one attempt. */
+interface KyAttempt {
   /** The caller's `signal` option (ky 2 only); `undefined` when not known. */
   readonly signal: AbortSignal | undefined;
-  /** ky's per-attempt `timeout`. */
+  /** The delay of the timer ky started for this attempt, or false when it started none. */
   readonly timeout: number | false;
-  /** ky 2's `totalTimeout`. */
-  readonly totalTimeout: number | false;
-  /** `performance.now()` when the call began. */
-  readonly callStarted: number;
-  /** `performance.now()` in a hook that runs before ky starts the attempt's timer. */
-  attemptStarted: number;
 }
 
 /** ky's default `timeout`. */
 const KY_TIMEOUT = 10_000;
 
 /**
- * ky's timer counts whole milliseconds, so it can fire up to a millisecond before the exact delay;
- * an abort this close to ky's deadline is taken for ky's timeout.
+ * ky's timer counts whole milliseconds, so it can fire up to a millisecond before the exact delay
+ * (measured from the guard, a few microseconds after ky started it); an abort this close to ky's
+ * deadline is taken for ky's timeout.
  */
 const TIMER_SLACK = 2;
 
@@ -95,8 +94,8 @@ const TIMER_SLACK = 2;
  *   `throwHttpErrors` makes ky throw on them. A 4xx response is a success.
  * - A request the caller aborts counts as nothing and gives back a half-open trial permit. ky
  *   aborts the fetch on its own timeout too; the adapter tells the two apart: with ky 2 by the
- *   caller's `signal` option, otherwise by whether ky's timeout had run out when the attempt was
- *   aborted.
+ *   caller's `signal` option, otherwise by whether the timer ky started for the attempt had run
+ *   out when the attempt was aborted.
  * - Errors and responses, `.json()` and friends, are exactly what ky gives without the adapter.
  *
  * Bypass the breaker for one request with the header `x-infuse-bypass: 1` (removed before the
@@ -118,78 +117,57 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
   const requestKey = key as ((request: FetchRequest) => string) | null;
   return (parent) => {
     const fetch = parent.fetch as FetchFunction | undefined;
-    const guarded = guardFetch<KyCall>({ infuse, key: requestKey, fetch, callerAborted });
+    const guarded = guardFetch<KyAttempt>({ infuse, key: requestKey, fetch, callerAborted });
     const fallbackTimeout = parent.timeout ?? KY_TIMEOUT;
-    // ky 1: each attempt's Request, as its beforeRequest hook saw it, to what the hook recorded.
-    const attempts = new WeakMap<object, KyCall>();
 
-    return {
-      fetch: (input, init) => {
+    const extension: KyExtension = {
+      // Not an arrow function: ky 1 and ky 2 both call it as a method of an object whose `timeout`
+      // is the delay of the timer they started for this attempt just before (ky's own options, or
+      // ky 2's per-attempt options). That is all the abort judge needs, without a beforeRequest
+      // hook, which would cost ky more than the whole guard.
+      fetch: function guardedKyFetch(this: unknown, input, init) {
+        const timer = (this as { timeout?: unknown } | undefined)?.timeout;
+        const timeout = typeof timer === 'number' || timer === false ? timer : fallbackTimeout;
         if (init !== undefined && CALL_OPTION in init) {
           const { [CALL_OPTION]: call, ...rest } = init as RequestInit & Record<string, KyCall>;
-          return guarded(input, rest, call);
+          return guarded(input, rest, { signal: call?.signal, timeout });
         }
-        // Missing only when another beforeRequest hook replaced the Request after ours.
-        const call = attempts.get(input as object) ?? newCall(undefined, fallbackTimeout, false);
-        return guarded(input, init, call);
+        return guarded(input, init, { signal: undefined, timeout });
       },
-      retry: guardRetry(parent.retry),
       hooks: {
         init: [
           (given) => {
             const options = given as Record<string, unknown>;
-            options[CALL_OPTION] = newCall(
-              options.signal as AbortSignal | undefined,
-              (options.timeout as number | false | undefined) ?? KY_TIMEOUT,
-              (options.totalTimeout as number | false | undefined) ?? false,
-            );
-          },
-        ],
-        beforeRequest: [
-          (request, options) => {
-            // ky 1 calls this before each attempt with (request, options); ky 2 once, with one
-            // state object, and its init hook has done the work.
-            if (options !== undefined && typeof request === 'object' && request !== null) {
-              const timeout = (options as { timeout?: number | false }).timeout ?? KY_TIMEOUT;
-              attempts.set(request, newCall(undefined, timeout, false));
-            }
-            return undefined;
+            const signal = options.signal as AbortSignal | undefined;
+            if (signal !== undefined) options[CALL_OPTION] = { signal } satisfies KyCall;
           },
         ],
         beforeRetry: [
-          ({ error, options }) => {
+          ({ error }) => {
             if (isCircuitBreakerError(error)) throw error;
-            // ky 2 starts the next attempt's timer after this hook.
-            const call = (options as Record<string, unknown> | undefined)?.[CALL_OPTION];
-            if (call !== undefined) (call as KyCall).attemptStarted = performance.now();
             return undefined;
           },
         ],
       },
     };
+    const retry = guardRetry(parent.retry);
+    if (retry !== undefined) extension.retry = retry;
+    return extension;
   };
-}
-
-function newCall(
-  signal: AbortSignal | undefined,
-  timeout: number | false,
-  totalTimeout: number | false,
-): KyCall {
-  const now = performance.now();
-  return { signal, timeout, totalTimeout, callStarted: now, attemptStarted: now };
 }
 
 function guardRetry(parent: unknown): KyExtension['retry'] {
   const limit = typeof parent === 'number' ? parent : undefined;
+  // An instance that never retries needs no guard here (and ky normalises a retry object on every
+  // request); the beforeRetry hook still stops a per-request retry of a CircuitBreakerError.
+  if (limit === 0 || (parent as { limit?: unknown } | null)?.limit === 0) return undefined;
   const inner =
     typeof parent === 'object' && parent !== null
       ? (parent as { shouldRetry?: unknown }).shouldRetry
       : undefined;
-  const shouldRetry: KyExtension['retry']['shouldRetry'] = (state) => {
+  const shouldRetry: RetryGuard['shouldRetry'] = (state) => {
     if (isCircuitBreakerError(state.error)) return false;
-    return typeof inner === 'function'
-      ? (inner as KyExtension['retry']['shouldRetry'])(state)
-      : undefined;
+    return typeof inner === 'function' ? (inner as RetryGuard['shouldRetry'])(state) : undefined;
   };
   // A numeric retry is ky's limit; ky merges an object over it by dropping the number.
   return limit === undefined ? { shouldRetry } : { limit, shouldRetry };
@@ -199,15 +177,12 @@ function guardRetry(parent: unknown): KyExtension['retry'] {
  * True when the caller aborted the attempt; false when ky did, on its timeout. ky aborts the fetch
  * before it throws its TimeoutError, so the fetch sees an AbortError either way.
  */
-function callerAborted(attempt: FetchAttempt<KyCall>): boolean {
+function callerAborted(attempt: FetchAttempt<KyAttempt>): boolean {
   const call = attempt.context;
   if (call === undefined) return true;
   // ky 2 with a signal option: the caller's own signal says whether the caller aborted.
   if (call.signal !== undefined) return call.signal.aborted;
-  // Otherwise, by ky's deadline. Its start was taken in a hook that runs before ky starts its timer,
-  // never after: a busy machine can only make an abort look later, never a timeout look early.
-  const attemptDeadline = call.timeout === false ? Infinity : call.attemptStarted + call.timeout;
-  const totalDeadline =
-    call.totalTimeout === false ? Infinity : call.callStarted + call.totalTimeout;
-  return performance.now() < Math.min(attemptDeadline, totalDeadline) - TIMER_SLACK;
+  // Otherwise, by the deadline of ky's timer for this attempt (ky 2 folds totalTimeout into it).
+  if (call.timeout === false) return true;
+  return performance.now() < attempt.started + call.timeout - TIMER_SLACK;
 }

@@ -180,19 +180,45 @@ export function isTimeoutError(value: unknown): boolean {
  * What an adapter settles for one HTTP attempt. A response is judged by its status alone, whether
  * or not the client threw on it, so that one predicate sees the same Outcome from every client;
  * `thrown` is for attempts that ended without a usable response (network error, timeout, abort).
+ * Given a URL object, the outcome URL is written only if an Outcome is built (a predicate or a
+ * listener): most requests never need it.
  */
 export function attemptSettle(
   method: string,
-  url: string | undefined,
+  url: URL | string | undefined,
   status: number | undefined,
   thrown?: { readonly error: unknown; readonly aborted?: boolean | undefined },
 ): SettleInput {
-  const input: { -readonly [K in keyof SettleInput]: SettleInput[K] } = { method };
-  if (url !== undefined) input.url = url;
-  if (status !== undefined) input.status = status;
-  if (thrown !== undefined) {
-    input.error = thrown.error;
-    if (thrown.aborted !== undefined) input.aborted = thrown.aborted;
+  // A URL-less attempt reads `url` as undefined, which the circuit treats as no URL.
+  return new AttemptSettle(method, url, status, thrown) as SettleInput;
+}
+
+class AttemptSettle {
+  readonly method: string;
+  // Declared, not initialised: `'error' in input` must stay false for an attempt that returned.
+  declare readonly status?: number;
+  declare readonly error?: unknown;
+  declare readonly aborted?: boolean;
+  #url: URL | string | undefined;
+
+  constructor(
+    method: string,
+    url: URL | string | undefined,
+    status: number | undefined,
+    thrown: { readonly error: unknown; readonly aborted?: boolean | undefined } | undefined,
+  ) {
+    this.method = method;
+    this.#url = url;
+    const self = this as { -readonly [K in keyof SettleInput]: SettleInput[K] };
+    if (status !== undefined) self.status = status;
+    if (thrown !== undefined) {
+      self.error = thrown.error;
+      if (thrown.aborted !== undefined) self.aborted = thrown.aborted;
+    }
   }
-  return input;
+
+  get url(): string | undefined {
+    const url = this.#url;
+    return url instanceof URL ? (this.#url = outcomeUrl(url)) : url;
+  }
 }

@@ -235,17 +235,14 @@ export class Circuit {
     const classifier = this.#resolved.classifier;
     const emitter = this.#host.emitter;
     const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
-    // Without predicates or a status the default rule needs no Outcome: build one only for a
-    // listener that will see it.
-    let outcome =
-      classifier.custom || input?.status !== undefined
-        ? this.#outcome(started, threw, input)
-        : undefined;
+    // The default rule needs no Outcome (a throw or a status of 500 or more fails): build one
+    // only for a predicate or a listener that will see it.
+    let outcome = classifier.custom ? this.#outcome(started, threw, input) : undefined;
     const verdict: Verdict = aborted
       ? 'aborted'
       : outcome !== undefined
         ? classify(classifier, outcome)
-        : threw
+        : threw || (input?.status ?? 0) >= 500
           ? 'failure'
           : 'success';
     const event = eventOf(verdict);

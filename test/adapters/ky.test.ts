@@ -286,6 +286,22 @@ for (const client of clients) {
       expect(infuse.circuit('a.test').failCounter).toBe(2);
     });
 
+    it('leaves the retry option of an instance that never retries alone, and still stops a per-request retry', async () => {
+      const parent = mod.default.create({ retry: 0 });
+      const { infuse, api, recording } = setup({ failMax: 1 }, parent);
+      const { origin, host } = net.up;
+      const before = net.up.hits;
+      await rejectionOf(api.get(`${origin}/status/500`));
+      expect(net.up.hits).toBe(before + 1);
+      expect(infuse.circuit(host).state).toBe('open');
+      const opened = await rejectionOf(
+        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 5 } }),
+      );
+      expect(opened).toBeInstanceOf(CircuitBreakerError);
+      expect(net.up.hits).toBe(before + 1);
+      expect(recording.verdicts()).toEqual(['failure', 'reject']);
+    });
+
     it('uses a custom key, given the Request ky sends', async () => {
       const infuse = new Infuse();
       const api = base.extend(

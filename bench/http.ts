@@ -2,11 +2,15 @@
 // the infuse-breaker adapter, against a local keep-alive HTTP server with 64 requests in flight,
 // in one run.
 //
-//   npm run bench:http -- [--rounds 7] [--duration 3000] [--inflight 64]
+//   npm run bench:http -- [--rounds 30] [--duration 1000] [--warmup 24000] [--inflight 64]
 //
-// The server runs in a child process so that it does not share the client's event loop. Each
-// round runs every variant once, in a rotated order, for `duration` ms; the table shows the median
-// over the rounds (after one warm-up round that is not counted) and the ratio with/without.
+// The server runs in a child process so that it does not share the client's event loop; client
+// and server (every thread of each) are pinned to separate cores. Throughput on a shared virtual
+// machine drifts by tens of percent from one second to the next, and the JIT needs many seconds to
+// settle, so: a warm-up that runs every variant in turn for `warmup` ms in all, then `rounds`
+// rounds in which every client runs `duration` ms without and `duration` ms with its adapter, back
+// to back, in alternating order. The ratio column is the median of those per-round pairs, with a
+// 95% confidence interval of that median (from the order statistics of the pairs).
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent } from 'node:http';
@@ -22,8 +26,9 @@ import { machine } from './harness.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '15' },
-    duration: { type: 'string', default: '1500' },
+    rounds: { type: 'string', default: '30' },
+    duration: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '24000' },
     inflight: { type: 'string', default: '64' },
     server: { type: 'boolean', default: false },
   },
@@ -32,7 +37,12 @@ const { values } = parseArgs({
 if (values.server) {
   await serve();
 } else {
-  await main(Number(values.rounds), Number(values.duration), Number(values.inflight));
+  await main(
+    Number(values.rounds),
+    Number(values.duration),
+    Number(values.warmup),
+    Number(values.inflight),
+  );
 }
 
 /** The upstream: 200 with a small body, keep-alive; tells its parent the port. */
@@ -52,10 +62,16 @@ async function serve(): Promise<void> {
 
 type Send = () => Promise<unknown>;
 
-async function main(rounds: number, duration: number, inflight: number): Promise<void> {
+async function main(
+  rounds: number,
+  duration: number,
+  warmup: number,
+  inflight: number,
+): Promise<void> {
   for (const [name, value] of [
     ['rounds', rounds],
     ['duration', duration],
+    ['warmup', warmup],
     ['inflight', inflight],
   ] as const) {
     if (!Number.isInteger(value) || value < 1)
@@ -98,11 +114,18 @@ async function main(rounds: number, duration: number, inflight: number): Promise
   };
   console.log(`machine: ${machine()}; ${pinned}`);
   console.log(
-    `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight; ` +
-      `${rounds} rounds (+1 warm-up); in each round every client runs ${duration} ms without and ` +
-      `${duration} ms with its adapter, back to back, in alternating order; medians of the rounds\n`,
+    `axios ${axios.VERSION}, ky 1, got 14, fetch (undici); ${inflight} in flight; warm-up ` +
+      `${warmup} ms; ${rounds} rounds; in each round every client runs ${duration} ms without and ` +
+      `${duration} ms with its adapter, back to back, in alternating order\n`,
   );
-  for (let round = 0; round <= rounds; round++) {
+  const warmupEnd = performance.now() + warmup;
+  while (performance.now() < warmupEnd) {
+    for (const [, without, withAdapter] of clients) {
+      await measure(without, duration, inflight);
+      await measure(withAdapter, duration, inflight);
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
     for (const [client, without, withAdapter] of clients) {
       // The pair runs back to back so that a drift in the machine's load hits both alike; the
       // order alternates so that neither always runs first.
@@ -115,39 +138,57 @@ async function main(rounds: number, duration: number, inflight: number): Promise
           inflight,
         );
         pair.set(adapter, rps);
-        if (round === 0) continue;
         push(results, `${client}|${adapter}`, rps);
         push(cpu, `${client}|${adapter}`, cpuPerRequest);
       }
-      if (round > 0) push(ratios, client, pair.get(true)! / pair.get(false)!);
+      push(ratios, client, pair.get(true)! / pair.get(false)!);
     }
-    if (round > 0) process.stderr.write(`round ${round}/${rounds} done\n`);
+    process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   agent.destroy();
   child.disconnect();
 
   console.log(
-    '| client | without adapter (req/s) | with adapter (req/s) | with / without (median of pairs) | client CPU µs/request without | with | added |',
+    '| client | without adapter (req/s) | with adapter (req/s) | with / without (median of pairs) | 95% CI | client CPU µs/request without | with | added |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const client of ['axios', 'ky', 'got', 'fetch']) {
     const without = median(results.get(`${client}|false`)!);
     const withAdapter = median(results.get(`${client}|true`)!);
-    const ratio = (median(ratios.get(client)!) * 100).toFixed(1);
+    const pairs = ratios.get(client)!;
+    const [low, high] = medianInterval(pairs);
     const cpuWithout = median(cpu.get(`${client}|false`)!);
     const cpuWith = median(cpu.get(`${client}|true`)!);
     console.log(
-      `| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${ratio}% | ` +
-        `${cpuWithout.toFixed(1)} | ${cpuWith.toFixed(1)} | ${(cpuWith - cpuWithout).toFixed(1)} |`,
+      `| ${client} | ${Math.round(without)} | ${Math.round(withAdapter)} | ${percent(median(pairs))} | ` +
+        `${percent(low)}–${percent(high)} | ${cpuWithout.toFixed(1)} | ${cpuWith.toFixed(1)} | ` +
+        `${(cpuWith - cpuWithout).toFixed(1)} |`,
     );
   }
+}
+
+function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)}%`;
+}
+
+/**
+ * A 95% confidence interval of the median: the order statistics at ranks n/2 ∓ 1.96·√n/2, which
+ * assumes nothing about the distribution of the pairs.
+ */
+function medianInterval(values: readonly number[]): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const spread = (1.96 * Math.sqrt(n)) / 2;
+  const low = Math.max(0, Math.floor(n / 2 - spread));
+  const high = Math.min(n - 1, Math.ceil(n / 2 + spread) - 1);
+  return [sorted[low]!, sorted[high]!];
 }
 
 /** Client on CPU 0, server on CPU 1, so that the scheduler's choices do not move the figures. */
 function pin(server: number | undefined): string {
   try {
-    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-    execFileSync('taskset', ['-pc', '1', String(server)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-pc', '1', String(server)], { stdio: 'ignore' });
     return 'client pinned to CPU 0, server to CPU 1';
   } catch {
     return 'not pinned (taskset failed)';

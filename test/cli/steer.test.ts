@@ -12,19 +12,14 @@ import {
   type RedisCluster,
   type RedisServer,
 } from '../helpers/redis-server.js';
+import { failTimes } from '../helpers/calls.js';
 import { Opened, StoreFactory, type Target } from '../redis/harness.js';
 import { cli, RunningCli } from './run.js';
 
 const fail = () => Promise.reject(new Error('boom'));
 
-async function trip(infuse: Infuse, key: string): Promise<void> {
-  for (let i = 0; i < 2; i++) {
-    await infuse
-      .circuit(key)
-      .call(fail)
-      .catch(() => undefined);
-  }
-}
+/** Opens `key` (failMax 2 in these tests). */
+const trip = (infuse: Infuse, key: string): Promise<void> => failTimes(infuse, key, 2);
 
 async function until(condition: () => boolean, timeout = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeout;

@@ -7,6 +7,7 @@ import {
   type DropEvent,
   type InfuseOptions,
 } from '../../src/index.js';
+import { failTimes } from '../helpers/calls.js';
 
 let clock = 1_000_000;
 const opened: Infuse[] = [];
@@ -17,16 +18,7 @@ function setup(options: InfuseOptions = {}): Infuse {
   return infuse;
 }
 
-const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const ok = (): Promise<string> => Promise.resolve('ok');
-
-async function failTimes(infuse: Infuse, key: string, times: number): Promise<void> {
-  for (let i = 0; i < times; i++)
-    await infuse
-      .circuit(key)
-      .call(boom)
-      .catch(() => undefined);
-}
 
 function statusOf(infuse: Infuse, key: string): CircuitStatus {
   const status = infuse.snapshot().find((entry) => entry.key === key);

@@ -20,19 +20,10 @@ import {
   type RedisCluster,
   type RedisServer,
 } from '../helpers/redis-server.js';
+import { failTimes } from '../helpers/calls.js';
 import { clientFor, Opened, StoreFactory, type Client, type Target } from './harness.js';
 
-const fail = () => Promise.reject(new Error('boom'));
 const ok = () => Promise.resolve('ok');
-
-async function failTimes(infuse: Infuse, key: string, times: number): Promise<void> {
-  for (let i = 0; i < times; i++) {
-    await infuse
-      .circuit(key)
-      .call(fail)
-      .catch(() => undefined);
-  }
-}
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 10_000;

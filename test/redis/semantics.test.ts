@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { failTimes } from '../helpers/calls.js';
 import { Opened, StoreFactory } from './harness.js';
 
 let server: RedisServer;
@@ -45,16 +46,7 @@ async function fleetOf(
   return fleet;
 }
 
-const fail = () => Promise.reject(new Error('boom'));
 const ok = () => Promise.resolve('ok');
-
-async function failTimes(infuse: Infuse, key: string, times: number): Promise<void> {
-  for (let i = 0; i < times; i++)
-    await infuse
-      .circuit(key)
-      .call(fail)
-      .catch(() => undefined);
-}
 
 async function succeed(infuse: Infuse, key: string, times: number): Promise<void> {
   for (let i = 0; i < times; i++) await infuse.circuit(key).call(ok);

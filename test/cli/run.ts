@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Waiters } from '../helpers/waiters.js';
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -59,7 +60,7 @@ export class RunningCli {
   stderr = '';
   readonly #child: ChildProcess;
   readonly #exited: Promise<number | null>;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
     this.#child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
@@ -67,9 +68,7 @@ export class RunningCli {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(this.#child);
-    const wake = () => {
-      for (const waiter of this.#waiters) waiter();
-    };
+    const wake = () => this.#waiters.wake();
     this.#child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
       wake();
@@ -89,27 +88,14 @@ export class RunningCli {
 
   /** Resolves once the output from `from` on satisfies `match`; rejects after `timeout`. */
   waitFor(match: (output: string) => boolean, from = 0, timeout = 15_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
+    return this.#waiters.until(
+      () => {
         const output = this.stdout.slice(from);
-        if (!match(output)) return false;
-        done();
-        resolve(output);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(
-          new Error(`no matching output within ${timeout} ms:\n${this.stdout}\n${this.stderr}`),
-        );
-      }, timeout);
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-      };
-      const wake = () => void check();
-      if (!check()) this.#waiters.add(wake);
-    });
+        return match(output) ? output : undefined;
+      },
+      timeout,
+      () => new Error(`no matching output within ${timeout} ms:\n${this.stdout}\n${this.stderr}`),
+    );
   }
 
   /** Sends `signal` and resolves with the exit status. */

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CallStats, WorkerCommand, WorkerConfig } from './fixtures/worker.js';
+import { Waiters } from '../helpers/waiters.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -83,7 +84,7 @@ export class Worker {
   readonly name: string;
   readonly messages: WorkerMessage[] = [];
   readonly #child: ChildProcess;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(config: WorkerConfig) {
     this.name = config.name;
@@ -94,11 +95,11 @@ export class Worker {
     children.add(this.#child);
     this.#child.on('message', (message: WorkerMessage) => {
       this.messages.push(message);
-      for (const wake of this.#waiters) wake();
+      this.#waiters.wake();
     });
     this.#child.on('exit', () => {
       children.delete(this.#child);
-      for (const wake of this.#waiters) wake();
+      this.#waiters.wake();
     });
   }
 
@@ -127,32 +128,17 @@ export class Worker {
     match: (message: WorkerMessage, index: number) => boolean,
     timeout = 15_000,
   ): Promise<WorkerMessage> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
+    return this.#waiters.until(
+      () => {
         const found = this.messages.find(match);
-        if (found !== undefined) {
-          done();
-          resolve(found);
-          return true;
+        if (found === undefined && !this.alive) {
+          throw new Error(`worker ${this.name} exited while waiting`);
         }
-        if (!this.alive) {
-          done();
-          reject(new Error(`worker ${this.name} exited while waiting`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`worker ${this.name}: no matching message within ${timeout} ms`));
-      }, timeout);
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-      };
-      const wake = () => void check();
-      if (!check()) this.#waiters.add(wake);
-    });
+        return found;
+      },
+      timeout,
+      () => new Error(`worker ${this.name}: no matching message within ${timeout} ms`),
+    );
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

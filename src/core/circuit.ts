@@ -14,7 +14,7 @@ export interface SettleInput {
   /** HTTP method, upper case. */
   readonly method?: string;
   /** Request URL without credentials, query or fragment. */
-  readonly url?: string;
+  readonly url?: string | undefined;
   /**
    * True when the caller aborted the call (it then counts as nothing). By default an error named
    * `AbortError` is a caller's abort; an adapter that knows better says so here.
@@ -62,6 +62,9 @@ export class Circuit {
   readonly #resolved: ResolvedCircuit;
   #store: StoreCircuit;
   #rejections = 0;
+  // Read on every call: kept here rather than two and three objects away.
+  readonly #custom: boolean;
+  readonly #emitter: Emitter;
 
   /** @internal Use {@link Infuse.circuit}. */
   constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
@@ -69,6 +72,8 @@ export class Circuit {
     this.#resolved = resolved;
     this.#host = host;
     this.#store = store;
+    this.#custom = resolved.classifier.custom;
+    this.#emitter = host.emitter;
   }
 
   /** `'closed'`, `'open'` or `'half-open'`. An open circuit turns half-open when a call arrives after `resetTimeout`. */
@@ -181,17 +186,27 @@ export class Circuit {
    */
   acquireNow(): CallPermit | Promise<CallPermit> {
     this.#host.touch(this);
-    const store = this.#current();
-    const admission = store.acquire();
-    if (admission instanceof Promise) {
-      return admission.then((late) => this.#permit(store, late));
-    }
-    return this.#permit(store, admission);
+    const permit = new CallPermit(this);
+    const late = permit.enter();
+    return late === undefined ? permit : late.then(() => permit);
   }
 
-  #permit(store: StoreCircuit, admission: Admission): CallPermit {
-    if (!admission.allowed) throw this.#reject(admission);
-    return new CallPermit(this, store, admission, performance.now());
+  /** The store's circuit, for a call about to ask it. @internal */
+  storeCircuit(): StoreCircuit {
+    return this.#current();
+  }
+
+  /**
+   * True when something will look at the outcome of a call starting now: a predicate or an
+   * outcome listener. Only then is a call timed. @internal
+   */
+  get observed(): boolean {
+    return this.#custom || this.#emitter.observesOutcomes;
+  }
+
+  /** Counts a refusal, tells listeners, and returns the error to reject with. @internal */
+  refuse(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+    return this.#reject(admission);
   }
 
   /** Opens the circuit now, for `resetTimeout` (clears a forced mode). */
@@ -224,7 +239,10 @@ export class Circuit {
     return this.#command('clear-forced');
   }
 
-  /** Counts one outcome and emits its event. @internal */
+  /**
+   * Counts one outcome and emits its event. `started` is the `performance.now()` of the call's
+   * start, or NaN when nothing observed outcomes then (the Outcome's duration is then 0). @internal
+   */
   settle(
     store: StoreCircuit,
     ticket: Ticket,
@@ -232,11 +250,19 @@ export class Circuit {
     threw: boolean,
     input: SettleInput | undefined,
   ): Verdict | Promise<Verdict> {
-    const classifier = this.#resolved.classifier;
-    const emitter = this.#host.emitter;
+    const emitter = this.#emitter;
     const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
-    // The default rule needs no Outcome (a throw or a status of 500 or more fails): build one
-    // only for a predicate or a listener that will see it.
+    if (!this.#custom && !emitter.observesOutcomes) {
+      // The default rule, with nobody to tell: no Outcome, no event. Most calls take this path.
+      const verdict: Verdict = aborted
+        ? 'aborted'
+        : threw || (input?.status ?? 0) >= 500
+          ? 'failure'
+          : 'success';
+      const released = store.release(ticket, verdict);
+      return released === undefined ? verdict : released.then(() => verdict);
+    }
+    const classifier = this.#resolved.classifier;
     let outcome = classifier.custom ? this.#outcome(started, threw, input) : undefined;
     const verdict: Verdict = aborted
       ? 'aborted'
@@ -257,7 +283,8 @@ export class Circuit {
   #outcome(started: number, threw: boolean, input: SettleInput | undefined): Outcome {
     const outcome: { -readonly [K in keyof Outcome]: Outcome[K] } = {
       key: this.key,
-      duration: performance.now() - started,
+      // A call that began while nothing observed outcomes was not timed.
+      duration: Number.isNaN(started) ? 0 : performance.now() - started,
     };
     if (threw) outcome.error = input?.error;
     if (input?.status !== undefined) outcome.status = input.status;
@@ -273,10 +300,9 @@ export class Circuit {
     args: A,
   ): Promise<Awaited<R>> {
     if (!admission.allowed) throw this.#reject(admission);
-    // With no predicate and no outcome listener nobody sees an Outcome: skip the clock and go
-    // straight to the store on success. This is the path most calls take.
-    const observed = this.#resolved.classifier.custom || this.#host.emitter.observesOutcomes;
-    const started = observed ? performance.now() : 0;
+    // With no predicate and no outcome listener nobody sees an Outcome: no clock is read, and the
+    // settle below goes straight to the store. This is the path most calls take.
+    const started = this.observed ? performance.now() : NaN;
     let value: Awaited<R>;
     try {
       value = await fn(...args);
@@ -285,10 +311,8 @@ export class Circuit {
       if (typeof settled !== 'string') await settled;
       throw error;
     }
-    const settled = observed
-      ? this.settle(store, admission, started, false, undefined)
-      : store.release(admission, 'success');
-    if (settled !== undefined && typeof settled !== 'string') await settled;
+    const settled = this.settle(store, admission, started, false, undefined);
+    if (typeof settled !== 'string') await settled;
     return value;
   }
 
@@ -330,23 +354,50 @@ export class Circuit {
   }
 }
 
-/** The {@link Permit} every acquire hands out; adapters use {@link settleNow}. @internal */
+/**
+ * The {@link Permit} of one call. An adapter extends it with what it knows of its request, so that
+ * one object per attempt carries the permit and, when it is passed to {@link settleNow}, the
+ * outcome too. Create it for a circuit, {@link enter} it, settle it once. @internal
+ */
 export class CallPermit implements Permit {
-  readonly key: string;
-  readonly trial: boolean;
   readonly #circuit: Circuit;
-  readonly #store: StoreCircuit;
-  readonly #ticket: Ticket;
-  readonly #started: number;
+  #store: StoreCircuit | null = null;
+  #ticket: Ticket | null = null;
+  #started = NaN;
   #verdict: Verdict | Promise<Verdict> | null = null;
 
-  constructor(circuit: Circuit, store: StoreCircuit, ticket: Ticket, started: number) {
-    this.key = circuit.key;
-    this.trial = ticket.kind === 'trial';
+  constructor(circuit: Circuit) {
     this.#circuit = circuit;
+  }
+
+  get key(): string {
+    return this.#circuit.key;
+  }
+
+  get trial(): boolean {
+    return this.#ticket?.kind === 'trial';
+  }
+
+  /**
+   * Asks the circuit for this call: returns nothing once the store let the call go at once,
+   * throws {@link CircuitBreakerError} when it refused at once, or returns a promise when the
+   * store answers later (which rejects on refusal). @internal
+   */
+  enter(): Promise<void> | undefined {
+    const circuit = this.#circuit;
+    const store = circuit.storeCircuit();
+    const admission = store.acquire();
+    if (admission instanceof Promise) return admission.then((late) => this.#admit(store, late));
+    this.#admit(store, admission);
+    return undefined;
+  }
+
+  #admit(store: StoreCircuit, admission: Admission): void {
+    const circuit = this.#circuit;
+    if (!admission.allowed) throw circuit.refuse(admission);
     this.#store = store;
-    this.#ticket = ticket;
-    this.#started = started;
+    this.#ticket = admission;
+    if (circuit.observed) this.#started = performance.now();
   }
 
   settle(result?: SettleInput): Promise<Verdict> {
@@ -359,8 +410,12 @@ export class CallPermit implements Permit {
    */
   settleNow(result?: SettleInput): Verdict | Promise<Verdict> {
     if (this.#verdict === null) {
+      const store = this.#store;
+      const ticket = this.#ticket;
+      // Never admitted (entered late, or refused): there is nothing to count.
+      if (store === null || ticket === null) return (this.#verdict = 'aborted');
       const threw = result !== undefined && 'error' in result;
-      this.#verdict = this.#circuit.settle(this.#store, this.#ticket, this.#started, threw, result);
+      this.#verdict = this.#circuit.settle(store, ticket, this.#started, threw, result);
     }
     return this.#verdict;
   }

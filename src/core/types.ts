@@ -51,7 +51,11 @@ export interface Outcome {
   readonly method?: string;
   /** Request URL without credentials, query or fragment, when the call was an HTTP request. */
   readonly url?: string;
-  /** Milliseconds from the start of the call until it settled. */
+  /**
+   * Milliseconds from the start of the call until it settled. Calls are timed only while a
+   * predicate or an outcome listener is registered: a call that was already under way when the
+   * first one arrived reports 0.
+   */
   readonly duration: number;
 }
 

@@ -150,6 +150,24 @@ describe('Circuit.call and wrap', () => {
     expect(events[0]!.outcome.duration).toBeGreaterThanOrEqual(0);
     expect('error' in events[2]!.outcome).toBe(false);
   });
+
+  it('times calls that start while outcomes are observed; one already under way reports 0', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const infuse = new Infuse();
+      const circuit = infuse.circuit('svc');
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const untimed = circuit.call(sleep, 50);
+      const durations: number[] = [];
+      infuse.on('success', ({ outcome }) => durations.push(outcome.duration));
+      const timed = circuit.call(sleep, 120);
+      await vi.advanceTimersByTimeAsync(120);
+      await Promise.all([untimed, timed]);
+      expect(durations).toEqual([0, 120]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('Permit (for adapters)', () => {

@@ -5,15 +5,14 @@ import axios, {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import type { SettleInput } from '../core/circuit.js';
+import type { Circuit } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
 import { invalid } from '../core/options.js';
+import { HttpPermit, runAttempt, type HttpAttempt } from './attempt.js';
+import { HostKeys } from './hosts.js';
 import {
-  attemptSettle,
   bypassFlag,
   customKey,
-  guardAttempt,
-  hostKey,
   INFUSE_BYPASS_OPTION,
   isTimeoutError,
   parseUrl,
@@ -84,23 +83,34 @@ export function infuseAxios(
   let attached = true;
   const ours = new WeakSet<AxiosAdapter>();
 
+  const hosts = new HostKeys();
   const guard = (inner: AdapterConfig): AxiosAdapter => {
+    // The adapter list resolves the same for every request unless it reaches the fetch adapter
+    // (which reads the config): then it is resolved per request, as axios does.
+    let list: AdapterConfig | null = null;
+    let resolved: AxiosAdapter | null = null;
     const guarded: AxiosAdapter = (config) => {
-      const adapter = axios.getAdapter(inner ?? axios.defaults.adapter, config);
+      const given = inner ?? axios.defaults.adapter;
+      if (given !== list) {
+        list = given;
+        resolved = configFreeAdapter(given);
+      }
+      const adapter = resolved ?? axios.getAdapter(given, config);
       if (!attached || bypassFlag(config[INFUSE_BYPASS_OPTION], 'axios config')) {
         return adapter(config);
       }
-      const url = requestUrl(config);
-      // An unparseable URL is the client's to report; it has no host to key a circuit by.
-      if (url === null && key === null) return adapter(config);
-      const circuit = infuse.circuit(key !== null ? customKey(key, config) : hostKey(url as URL));
-      const method = (config.method ?? 'get').toUpperCase();
-      const where = url ?? undefined;
-      return guardAttempt(
-        circuit,
-        () => adapter(config),
-        (result) => describe(result, config, method, where),
-      );
+      let href = requestHref(config);
+      // A URL seen before needs no parse; an unparseable one is the client's to report, and has
+      // no host to key a circuit by.
+      let host = hosts.of(href);
+      if (host === undefined) {
+        const url = parseUrl(href);
+        host = url === null ? null : url.host;
+        if (url !== null) href = url.href;
+      }
+      if (host === null && key === null) return adapter(config);
+      const circuit = infuse.circuit(key !== null ? customKey(key, config) : (host as string));
+      return runAttempt(new AxiosCall(circuit, adapter, config, href));
     };
     ours.add(guarded);
     return guarded;
@@ -113,7 +123,8 @@ export function infuseAxios(
   // wraps it. Counting stays in the adapter, which runs once per attempt.
   const interceptor = instance.interceptors.request.use(
     (config) => {
-      if (attached && config.adapter !== undefined && !isOurs(ours, config.adapter)) {
+      const { adapter } = config;
+      if (attached && adapter !== undefined && adapter !== guarded && !isOurs(ours, adapter)) {
         config.adapter = guard(config.adapter);
       }
       return config;
@@ -135,42 +146,76 @@ export function infuseAxios(
   };
 }
 
+/** Adapter names whose entry in axios is the same function (or none) for every request config. */
+const CONFIG_FREE = new Set(['xhr', 'http']);
+
+/**
+ * The adapter axios picks from `list` whatever the request's config, or null when the pick may
+ * depend on the config (the fetch adapter, or an entry this does not know): that list is then
+ * resolved on every request.
+ */
+function configFreeAdapter(list: AdapterConfig): AxiosAdapter | null {
+  for (const entry of Array.isArray(list) ? (list as unknown[]) : [list]) {
+    if (typeof entry === 'function') return entry as AxiosAdapter;
+    if (typeof entry !== 'string' || !CONFIG_FREE.has(entry.toLowerCase())) return null;
+    try {
+      return axios.getAdapter(entry);
+    } catch {
+      // not supported here (xhr in Node): axios tries the next one, and so does this
+    }
+  }
+  return null;
+}
+
 function isOurs(ours: WeakSet<AxiosAdapter>, adapter: AdapterConfig): boolean {
   return typeof adapter === 'function' && ours.has(adapter);
 }
 
-function describe(
-  result: { value: AxiosResponse } | { error: unknown },
-  config: InternalAxiosRequestConfig,
-  method: string,
-  url: URL | undefined,
-): SettleInput {
-  if ('value' in result) return attemptSettle(method, url, result.value.status);
-  const { error } = result;
-  if (axios.isCancel(error)) {
-    // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
-    // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
-    const reason: unknown = (config.signal as AbortSignal | undefined)?.reason;
-    return attemptSettle(method, url, undefined, { error, aborted: !isTimeoutError(reason) });
+/** One attempt through an axios adapter, and how its outcome is judged. */
+class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
+  readonly #adapter: AxiosAdapter;
+  readonly #config: InternalAxiosRequestConfig;
+
+  constructor(
+    circuit: Circuit,
+    adapter: AxiosAdapter,
+    config: InternalAxiosRequestConfig,
+    href: string,
+  ) {
+    super(circuit, config.method, href);
+    this.#adapter = adapter;
+    this.#config = config;
   }
-  const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
-  if (typeof status === 'number') return attemptSettle(method, url, status);
-  return attemptSettle(method, url, undefined, { error });
+
+  send(): Promise<AxiosResponse> {
+    return this.#adapter(this.#config);
+  }
+
+  returned(response: AxiosResponse): void {
+    this.responded(response.status);
+  }
+
+  threw(error: unknown): void {
+    if (axios.isCancel(error)) {
+      // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
+      // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
+      const reason: unknown = (this.#config.signal as AbortSignal | undefined)?.reason;
+      this.failed(error, !isTimeoutError(reason));
+      return;
+    }
+    const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
+    if (typeof status === 'number') this.responded(status);
+    else this.failed(error);
+  }
 }
 
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
 /** The URL axios will request: `baseURL` joined with `url` as axios joins them. */
-function requestUrl(config: InternalAxiosRequestConfig): URL | null {
+function requestHref(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   const base = config.baseURL;
-  const joined =
-    base !== undefined &&
-    base !== '' &&
-    (config.allowAbsoluteUrls === false || !ABSOLUTE_URL.test(url))
-      ? url === ''
-        ? base
-        : base.replace(/\/?\/$/, '') + '/' + url.replace(/^\/+/, '')
-      : url;
-  return parseUrl(joined);
+  if (base === undefined || base === '') return url;
+  if (config.allowAbsoluteUrls !== false && ABSOLUTE_URL.test(url)) return url;
+  return url === '' ? base : base.replace(/\/?\/$/, '') + '/' + url.replace(/^\/+/, '');
 }

@@ -1,15 +1,14 @@
+import type { Circuit } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
 import { show } from '../core/options.js';
+import { HttpPermit, runAttempt, type HttpAttempt } from './attempt.js';
+import { HostKeys } from './hosts.js';
 import {
-  attemptSettle,
   bypassFlag,
   customKey,
-  guardAttempt,
-  hostKey,
   INFUSE_BYPASS_OPTION,
   isRequest,
   isTimeoutError,
-  outcomeUrl,
   parseUrl,
 } from './shared.js';
 
@@ -77,11 +76,12 @@ export interface FetchGuard<Context> {
  * and the inner fetch's response or rejection is handed back unchanged. @internal
  */
 export function guardFetch<Context = never>(guard: FetchGuard<Context>): GuardedFetch<Context> {
+  const hosts = new HostKeys();
   // Not an async function: it would wrap the attempt's promise in one more, held for the whole
   // request. A throw (a bad bypass flag or key) still reaches the caller as a rejection.
   return function infusedFetch(input, init, context) {
     try {
-      return attemptFetch(guard, input, init, context);
+      return attemptFetch(guard, hosts, input, init, context);
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a TypeError
       return Promise.reject(error);
@@ -91,6 +91,7 @@ export function guardFetch<Context = never>(guard: FetchGuard<Context>): Guarded
 
 function attemptFetch<Context>(
   guard: FetchGuard<Context>,
+  hosts: HostKeys,
   input: string | URL | Request,
   init: RequestInit | undefined,
   context: Context | undefined,
@@ -103,7 +104,21 @@ function attemptFetch<Context>(
     bypass = bypassFlag(flag, 'fetch option');
     options = rest;
   }
-  const headers = options?.headers ?? (isRequest(request) ? request.headers : undefined);
+  // Each read once: a Request's getters check their receiver, and `url` serialises the URL.
+  let given: Request | null = null;
+  let href: string;
+  if (typeof request === 'string') href = request;
+  else {
+    // A Request has a string `url`; a URL has none (cheaper to ask than `instanceof`).
+    const url: unknown = (request as Partial<Request>).url;
+    if (typeof url === 'string') {
+      given = request as Request;
+      href = url;
+    } else {
+      href = (request as URL).href;
+    }
+  }
+  const headers = options?.headers ?? given?.headers;
   const header = headers === undefined ? null : headerValue(headers, INFUSE_BYPASS_HEADER);
   if (header !== null) {
     bypass = parseBypassHeader(header) || bypass;
@@ -112,33 +127,68 @@ function attemptFetch<Context>(
   const send = guard.fetch ?? globalThis.fetch;
   if (bypass) return send(request, options);
 
-  const url = parseUrl(request);
+  // Fast path: a URL whose origin was seen before needs no parse. Otherwise it is parsed here;
   // fetch itself rejects a URL it cannot parse, or one with credentials, before sending anything:
   // not the host's doing, so it is neither checked nor counted.
-  if (url === null || url.username !== '' || url.password !== '') return send(request, options);
-  const method = (options?.method ?? (isRequest(request) ? request.method : 'GET')).toUpperCase();
-  const key =
-    guard.key === null ? hostKey(url) : fetchKey(guard.key, request, options, url, method);
-  const attempt: FetchAttempt<Context> = {
-    input: request,
-    init: options,
-    started: performance.now(),
-    context,
-  };
-  // The caller's own URL object is read now, in case it is changed later; a URL parsed here is
-  // turned into the outcome URL only if an Outcome is built.
-  const shown = request instanceof URL ? outcomeUrl(url) : url;
-  return guardAttempt(
-    guard.infuse.circuit(key),
-    () => send(attempt.input, attempt.init),
-    (result) =>
-      'value' in result
-        ? attemptSettle(method, shown, result.value.status)
-        : attemptSettle(method, shown, undefined, {
-            error: result.error,
-            aborted: abortedByCaller(guard, attempt, result.error),
-          }),
-  );
+  let host = hosts.of(href);
+  let shown = href;
+  if (host === undefined) {
+    const url = parseUrl(request);
+    if (url === null || url.username !== '' || url.password !== '') return send(request, options);
+    host = url.host;
+    shown = url.href;
+  } else if (host === null) {
+    return send(request, options);
+  }
+  const method = options?.method ?? given?.method;
+  const key = guard.key === null ? host : fetchKey(guard.key, request, options, shown, method);
+  const circuit = guard.infuse.circuit(key);
+  return runAttempt(new FetchCall(circuit, guard, send, request, options, context, method, shown));
+}
+
+/** One guarded fetch attempt: what it sends, and how its outcome is judged. */
+class FetchCall<Context>
+  extends HttpPermit
+  implements HttpAttempt<Response>, FetchAttempt<Context>
+{
+  readonly input: string | URL | Request;
+  readonly init: RequestInit | undefined;
+  readonly started: number;
+  readonly context: Context | undefined;
+  readonly #guard: FetchGuard<Context>;
+  readonly #send: FetchFunction;
+
+  constructor(
+    circuit: Circuit,
+    guard: FetchGuard<Context>,
+    send: FetchFunction,
+    input: string | URL | Request,
+    init: RequestInit | undefined,
+    context: Context | undefined,
+    method: string | undefined,
+    href: string,
+  ) {
+    super(circuit, method, href);
+    this.#guard = guard;
+    this.#send = send;
+    this.input = input;
+    this.init = init;
+    this.context = context;
+    // Only an abort judge reads the start; without one, no clock is read.
+    this.started = guard.callerAborted === undefined ? 0 : performance.now();
+  }
+
+  send(): Promise<Response> {
+    return this.#send(this.input, this.init);
+  }
+
+  returned(response: Response): void {
+    this.responded(response.status);
+  }
+
+  threw(error: unknown): void {
+    this.failed(error, abortedByCaller(this.#guard, this, error));
+  }
 }
 
 /**
@@ -167,15 +217,16 @@ function fetchKey(
   key: (request: FetchRequest) => string,
   input: string | URL | Request,
   init: RequestInit | undefined,
-  url: URL,
-  method: string,
+  href: string,
+  method: string | undefined,
 ): string {
   const request: FetchRequest =
     isRequest(input) && init === undefined
       ? input
       : {
-          url: url.href,
-          method,
+          // As Request.url writes it: the fast path kept the URL as the caller wrote it.
+          url: new URL(href).href,
+          method: (method ?? 'GET').toUpperCase(),
           headers: new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined)),
         };
   return customKey(key, request);

@@ -1,14 +1,13 @@
 // Types only: got is ESM-only, and this module must load (in either build) without it.
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
-import type { CallPermit, Circuit, SettleInput } from '../core/circuit.js';
+import type { Circuit } from '../core/circuit.js';
 import { isCircuitBreakerError } from '../core/errors.js';
+import { HttpPermit } from './attempt.js';
+import { HostKeys } from './hosts.js';
 import {
-  attemptSettle,
   bypassFlag,
   customKey,
-  hostKey,
   INFUSE_BYPASS_OPTION,
-  outcomeUrl,
   resolveAdapter,
   type AdapterOptions,
 } from './shared.js';
@@ -43,6 +42,7 @@ type Context = Record<string | symbol, unknown>;
  */
 export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
   const { infuse, key } = resolveAdapter('infuseGot', options);
+  const hosts = new HostKeys();
   // One slot per infuseGot(): two breakers extended into one client keep their calls apart. An
   // enumerable symbol, because got copies `context` (its own enumerable keys) to every retry.
   const slot = Symbol('infuse-breaker');
@@ -60,13 +60,16 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     const { url, context, isStream } = options as Options & { url: unknown; context: Context };
     if (!(url instanceof URL)) return next(options);
     let call: GotCall;
-    let admission: CallPermit | Promise<CallPermit> | null = null;
+    let late: Promise<void> | undefined;
     try {
       if (bypassFlag(context[INFUSE_BYPASS_OPTION], 'got context')) return next(options);
-      const circuit = infuse.circuit(key === null ? hostKey(url) : customKey(key, options));
-      call = new GotCall(circuit, options.method, url, isStream);
+      const { href } = url;
+      const circuit = infuse.circuit(
+        key === null ? (hosts.of(href) ?? url.host) : customKey(key, options),
+      );
+      call = new GotCall(circuit, options.method, href, isStream);
       // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
-      if (!isStream) admission = circuit.acquireNow();
+      if (!isStream) late = call.begin();
     } catch (error) {
       // A stream can only throw; a promise call rejects.
       if (isStream) throw error;
@@ -74,13 +77,12 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       return Promise.reject(error);
     }
     context[slot] = call;
-    if (admission === null) return call.watch(next(options) as StreamLike);
-    if (admission instanceof Promise) {
+    if (isStream) return call.watch(next(options) as StreamLike);
+    if (late !== undefined) {
       // The store answers later (a shared store deciding a trial call): wait, then send.
       const link: CancelLink = { inner: null, requested: false };
-      return keepCancel(call.runLate(admission, options, next, link), link);
+      return keepCancel(call.runLate(late, options, next, link), link);
     }
-    call.hold(admission);
     return call.observe(next(options));
   }) as unknown as HandlerFunction;
 
@@ -140,24 +142,55 @@ class GotCall {
   asked = false;
   /** True once the call is over: a permit that arrives later is given straight back. */
   done = false;
-  #permit: CallPermit | null = null;
+  #attempt: HttpPermit | null = null;
   readonly #circuit: Circuit;
-  readonly method: string;
-  readonly #url: URL;
+  readonly #method: string;
+  readonly #href: string;
   readonly stream: boolean;
 
-  constructor(circuit: Circuit, method: string, url: URL, stream: boolean) {
+  constructor(circuit: Circuit, method: string, href: string, stream: boolean) {
     this.#circuit = circuit;
-    this.method = method;
-    this.#url = url;
+    this.#method = method;
+    this.#href = href;
     this.stream = stream;
   }
 
-  /** Takes the permit of the current attempt. */
-  hold(permit: CallPermit): void {
+  /**
+   * Asks the circuit for the next attempt. Returns nothing when it let the attempt go at once,
+   * throws CircuitBreakerError when it refused at once, and returns a promise when the store
+   * answers later (rejecting on refusal).
+   */
+  begin(): Promise<void> | undefined {
     this.asked = true;
-    if (this.done) void permit.settleNow({ aborted: true });
-    else this.#permit = permit;
+    const attempt = new HttpPermit(this.#circuit, this.#method, this.#href);
+    const late = attempt.enter();
+    if (late === undefined) {
+      this.#hold(attempt);
+      return undefined;
+    }
+    return late.then(() => {
+      this.#hold(attempt);
+    });
+  }
+
+  /** {@link begin} for a hook: a refusal rejects instead of throwing. */
+  acquire(): Promise<void> | undefined {
+    try {
+      return this.begin();
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+      return Promise.reject(error);
+    }
+  }
+
+  /** Takes the permit of the current attempt, or gives it straight back if the call is over. */
+  #hold(attempt: HttpPermit): void {
+    if (!this.done) {
+      this.#attempt = attempt;
+      return;
+    }
+    attempt.aborted = true;
+    void attempt.settleNow(attempt);
   }
 
   /**
@@ -183,13 +216,12 @@ class GotCall {
 
   /** The promise API when the store answers late: wait for the permit, then send. */
   async runLate(
-    admission: Promise<CallPermit>,
+    late: Promise<void>,
     options: Options,
     next: (options: Options) => unknown,
     link: CancelLink,
   ): Promise<unknown> {
-    this.asked = true;
-    this.hold(await admission);
+    await late;
     let result: unknown;
     try {
       const inner = next(options) as Promise<unknown> & { cancel?: () => void };
@@ -209,33 +241,16 @@ class GotCall {
   }
 
   /**
-   * Asks the circuit for the next attempt. Returns nothing when the circuit answered at once, a
-   * promise when it answers later, and rejects with CircuitBreakerError when it refuses.
-   */
-  acquire(): Promise<void> | undefined {
-    this.asked = true;
-    let admission: CallPermit | Promise<CallPermit>;
-    try {
-      admission = this.#circuit.acquireNow();
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
-      return Promise.reject(error);
-    }
-    if (admission instanceof Promise) return admission.then((permit) => this.hold(permit));
-    this.hold(admission);
-    return undefined;
-  }
-
-  /**
    * Settles the current attempt, once; later reports of the same attempt are ignored. Give the
    * response's status, what the attempt threw, or `kAborted` when it ended without either.
    * Returns a promise only when the store counts later.
    */
   settle(ending: unknown): Promise<void> | undefined {
-    const permit = this.#permit;
-    if (permit === null) return undefined;
-    this.#permit = null;
-    const counted = permit.settleNow(this.#describe(ending));
+    const attempt = this.#attempt;
+    if (attempt === null) return undefined;
+    this.#attempt = null;
+    describe(attempt, ending);
+    const counted = attempt.settleNow(attempt);
     return typeof counted === 'string' ? undefined : counted.then(noop);
   }
 
@@ -249,22 +264,27 @@ class GotCall {
     });
     return stream;
   }
+}
 
-  #describe(ending: unknown): SettleInput {
-    const { method } = this;
-    const url = this.#url;
-    if (ending === undefined || typeof ending === 'number')
-      return attemptSettle(method, url, ending);
-    if (ending === kAborted) return { method, url: outcomeUrl(url), aborted: true };
-    const name = field(ending, 'name');
-    const status = field(field(ending, 'response'), 'statusCode');
-    // HTTPError (throwHttpErrors) and RetryError (an afterResponse hook asked for a retry) carry a
-    // whole response: its status decides, as it does when got does not throw.
-    if ((name === 'HTTPError' || name === 'RetryError') && typeof status === 'number') {
-      return attemptSettle(method, url, status);
-    }
-    const aborted = name === 'AbortError' || name === 'CancelError';
-    return attemptSettle(method, url, undefined, { error: ending, aborted });
+/** Notes on `attempt` how it ended: a status, what it threw, or `kAborted`. */
+function describe(attempt: HttpPermit, ending: unknown): void {
+  if (typeof ending === 'number') {
+    attempt.responded(ending);
+    return;
+  }
+  if (ending === undefined) return;
+  if (ending === kAborted) {
+    attempt.aborted = true;
+    return;
+  }
+  const name = field(ending, 'name');
+  const status = field(field(ending, 'response'), 'statusCode');
+  // HTTPError (throwHttpErrors) and RetryError (an afterResponse hook asked for a retry) carry a
+  // whole response: its status decides, as it does when got does not throw.
+  if ((name === 'HTTPError' || name === 'RetryError') && typeof status === 'number') {
+    attempt.responded(status);
+  } else {
+    attempt.failed(ending, name === 'AbortError' || name === 'CancelError');
   }
 }
 

@@ -1,4 +1,3 @@
-import type { CallPermit, Circuit, SettleInput } from '../core/circuit.js';
 import { Infuse } from '../core/infuse.js';
 import { invalid, show, type InfuseOptions } from '../core/options.js';
 
@@ -67,68 +66,10 @@ export function bypassFlag(value: unknown, where: string): boolean {
   );
 }
 
-/** The default circuit key: `host` of the WHATWG URL (lower case, default port dropped, no credentials). */
-export function hostKey(url: string | URL): string {
-  return (typeof url === 'string' ? new URL(url) : url).host;
-}
-
 /** The URL as outcomes show it: origin and path, without credentials, query or fragment. */
 export function outcomeUrl(url: string | URL): string {
   const parsed = typeof url === 'string' ? new URL(url) : url;
   return parsed.origin + parsed.pathname;
-}
-
-/**
- * Runs one attempt through `circuit`: refuses before `attempt` runs when the circuit is open,
- * otherwise settles the permit with what `describe` says of the result or error, and returns or
- * throws exactly what `attempt` did.
- */
-export function guardAttempt<T>(
-  circuit: Circuit,
-  attempt: () => Promise<T>,
-  describe: (result: { value: T } | { error: unknown }) => SettleInput,
-): Promise<T> {
-  let permit: CallPermit | Promise<CallPermit>;
-  try {
-    permit = circuit.acquireNow();
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
-    return Promise.reject(error);
-  }
-  // A closed circuit answers at once: the attempt starts in this very tick, as it would unguarded.
-  if (permit instanceof Promise) return permit.then((late) => settled(late, attempt, describe));
-  return settled(permit, attempt, describe);
-}
-
-/**
- * Runs the attempt and counts its outcome. Written with `then` rather than `async`/`await`: no
- * frame kept alive for the request's whole life, and no extra turn when the store counts at once.
- */
-function settled<T>(
-  permit: CallPermit,
-  attempt: () => Promise<T>,
-  describe: (result: { value: T } | { error: unknown }) => SettleInput,
-): Promise<T> {
-  let started: Promise<T>;
-  try {
-    started = attempt();
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the client threw
-    started = Promise.reject(error);
-  }
-  return started.then(
-    (value) => {
-      const counted = permit.settleNow(describe({ value }));
-      return typeof counted === 'string' ? value : counted.then(() => value);
-    },
-    (error: unknown) => {
-      const counted = permit.settleNow(describe({ error }));
-      if (typeof counted === 'string') throw error;
-      return counted.then(() => {
-        throw error;
-      });
-    },
-  );
 }
 
 /**
@@ -174,51 +115,4 @@ export function isTimeoutError(value: unknown): boolean {
     value !== null &&
     (value as { name?: unknown }).name === 'TimeoutError'
   );
-}
-
-/**
- * What an adapter settles for one HTTP attempt. A response is judged by its status alone, whether
- * or not the client threw on it, so that one predicate sees the same Outcome from every client;
- * `thrown` is for attempts that ended without a usable response (network error, timeout, abort).
- * Given a URL object, the outcome URL is written only if an Outcome is built (a predicate or a
- * listener): most requests never need it.
- */
-export function attemptSettle(
-  method: string,
-  url: URL | string | undefined,
-  status: number | undefined,
-  thrown?: { readonly error: unknown; readonly aborted?: boolean | undefined },
-): SettleInput {
-  // A URL-less attempt reads `url` as undefined, which the circuit treats as no URL.
-  return new AttemptSettle(method, url, status, thrown) as SettleInput;
-}
-
-class AttemptSettle {
-  readonly method: string;
-  // Declared, not initialised: `'error' in input` must stay false for an attempt that returned.
-  declare readonly status?: number;
-  declare readonly error?: unknown;
-  declare readonly aborted?: boolean;
-  #url: URL | string | undefined;
-
-  constructor(
-    method: string,
-    url: URL | string | undefined,
-    status: number | undefined,
-    thrown: { readonly error: unknown; readonly aborted?: boolean | undefined } | undefined,
-  ) {
-    this.method = method;
-    this.#url = url;
-    const self = this as { -readonly [K in keyof SettleInput]: SettleInput[K] };
-    if (status !== undefined) self.status = status;
-    if (thrown !== undefined) {
-      self.error = thrown.error;
-      if (thrown.aborted !== undefined) self.aborted = thrown.aborted;
-    }
-  }
-
-  get url(): string | undefined {
-    const url = this.#url;
-    return url instanceof URL ? (this.#url = outcomeUrl(url)) : url;
-  }
 }

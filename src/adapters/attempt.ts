@@ -1,0 +1,123 @@
+import { CallPermit, type Circuit, type SettleInput } from '../core/circuit.js';
+import { outcomeUrl } from './shared.js';
+
+/**
+ * One HTTP attempt through a circuit: its permit, and what the adapter tells the circuit about it
+ * when it is settled with itself (`permit.settleNow(permit)`). One object per attempt: guarding a
+ * request allocates little and touches little, which is most of what it costs.
+ *
+ * A response is judged by its status alone, whether or not the client threw on it, so that one
+ * predicate sees the same Outcome from every client; `error` is there only when no response
+ * decided the attempt (network error, timeout, abort). `method` and `url` are worked out only when
+ * read, which happens only when an Outcome is built (a predicate or a listener).
+ */
+export class HttpPermit extends CallPermit implements SettleInput {
+  // Declared, not initialised: `'error' in permit` must stay false for an attempt that returned.
+  declare status?: number;
+  declare error?: unknown;
+  declare aborted?: boolean;
+  readonly #method: string | undefined;
+  #href: string | undefined;
+  #shown = false;
+
+  /** `href` is the request's absolute URL as sent (the outcome URL drops credentials and query). */
+  constructor(circuit: Circuit, method: string | undefined, href: string | undefined) {
+    super(circuit);
+    this.#method = method;
+    this.#href = href;
+  }
+
+  /** The HTTP method, upper case. */
+  get method(): string {
+    return this.#method === undefined ? 'GET' : this.#method.toUpperCase();
+  }
+
+  /** Origin and path, without credentials, query or fragment. */
+  get url(): string | undefined {
+    if (!this.#shown) {
+      this.#shown = true;
+      const href = this.#href;
+      this.#href = href === undefined ? undefined : outcomeUrlOf(href);
+    }
+    return this.#href;
+  }
+
+  /** Records a response. */
+  responded(status: number): void {
+    this.status = status;
+  }
+
+  /** Records an attempt that ended without a response; `aborted` is the adapter's judgement. */
+  failed(error: unknown, aborted?: boolean): void {
+    this.error = error;
+    if (aborted !== undefined) this.aborted = aborted;
+  }
+}
+
+/** `outcomeUrl` of a URL that may not parse (a client's to reject): then there is none. */
+function outcomeUrlOf(href: string): string | undefined {
+  try {
+    return outcomeUrl(href);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One attempt an adapter runs through {@link runAttempt}: an {@link HttpPermit} that can also send
+ * its request and note how it ended.
+ */
+export interface HttpAttempt<T> extends HttpPermit {
+  /** Starts the attempt: the client's own request. */
+  send(): Promise<T>;
+  /** Notes on this attempt what the client's request resolved with (the response's status). */
+  returned(value: T): void;
+  /** Notes on this attempt what the client's request rejected with. */
+  threw(error: unknown): void;
+}
+
+/**
+ * Runs one attempt through its circuit: refuses before anything is sent when the circuit is open
+ * (the promise rejects with `CircuitBreakerError`), otherwise sends, counts the outcome and hands
+ * back exactly what the client did. A closed circuit answers at once, so the request starts in the
+ * caller's own tick, as it would unguarded.
+ */
+export function runAttempt<T>(attempt: HttpAttempt<T>): Promise<T> {
+  let late: Promise<void> | undefined;
+  try {
+    late = attempt.enter();
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+    return Promise.reject(error);
+  }
+  return late === undefined ? start(attempt) : late.then(() => start(attempt));
+}
+
+/**
+ * Written with `then` rather than `async`/`await`: no frame kept alive for the request's whole
+ * life, and no extra turn when the store counts at once.
+ */
+function start<T>(attempt: HttpAttempt<T>): Promise<T> {
+  let sent: Promise<T>;
+  try {
+    sent = attempt.send();
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the client threw
+    sent = Promise.reject(error);
+  }
+  return sent.then(
+    (value) => {
+      attempt.returned(value);
+      const counted = attempt.settleNow(attempt);
+      return typeof counted === 'string' ? value : counted.then(() => value);
+    },
+    (error: unknown) => {
+      attempt.threw(error);
+      const counted = attempt.settleNow(attempt);
+      if (typeof counted === 'string') throw error;
+      return counted.then(() => {
+        throw error;
+      });
+    },
+  );
+}

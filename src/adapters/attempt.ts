@@ -74,6 +74,8 @@ export interface HttpAttempt<T> extends HttpPermit {
   returned(value: T): void;
   /** Notes on this attempt what the client's request rejected with. */
   threw(error: unknown): void;
+  /** Told when the circuit refused the attempt, just before the caller gets `error`. */
+  refused?(error: unknown): void;
 }
 
 /**
@@ -87,10 +89,18 @@ export function runAttempt<T>(attempt: HttpAttempt<T>): Promise<T> {
   try {
     late = attempt.enter();
   } catch (error) {
+    attempt.refused?.(error);
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
     return Promise.reject(error);
   }
-  return late === undefined ? start(attempt) : late.then(() => start(attempt));
+  if (late === undefined) return start(attempt);
+  return late.then(
+    () => start(attempt),
+    (error: unknown) => {
+      attempt.refused?.(error);
+      throw error;
+    },
+  );
 }
 
 /**

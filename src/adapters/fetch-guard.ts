@@ -68,6 +68,8 @@ export interface FetchGuard<Context> {
    * Without it, every such abort is the caller's.
    */
   readonly callerAborted?: (attempt: FetchAttempt<Context>) => boolean;
+  /** Told, with the attempt's context, when the circuit refused an attempt. */
+  readonly refused?: (context: Context | undefined) => void;
 }
 
 /**
@@ -188,6 +190,10 @@ class FetchCall<Context>
 
   threw(error: unknown): void {
     this.failed(error, abortedByCaller(this.#guard, this, error));
+  }
+
+  refused(): void {
+    this.#guard.refused?.(this.context);
   }
 }
 

@@ -30,46 +30,33 @@ export interface KyRetryState {
 }
 
 /**
- * The options {@link infuseKy} adds to a ky instance. Typed without importing ky, so that one type
- * fits ky 1 and ky 2.
+ * The options {@link infuseKy} adds to a ky instance: the guarded `fetch` alone, so that ky has as
+ * little as possible to merge on every request (ky merges an instance's options into each call's,
+ * and hooks or a `retry` object cost it more than the whole guard). Typed without importing ky, so
+ * that one type fits ky 1 and ky 2.
  */
 export interface KyExtension {
   /** The parent's fetch (or the global one), guarded. ky calls it once per attempt. */
-  fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-  /** Absent when the parent instance never retries (`retry: 0`). */
+  fetch: (
+    this: KyFetchThis | undefined,
+    input: string | URL | Request,
+    init?: RequestInit,
+  ) => Promise<Response>;
+  /** Only when the parent has its own `retry.shouldRetry`: that one, never retrying a `CircuitBreakerError`. */
   retry?: {
-    limit?: number;
-    /** Never retries a `CircuitBreakerError`; asks the parent's `shouldRetry` about anything else. */
     shouldRetry: (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
   };
-  hooks: {
-    /** ky 2: records the caller's `signal`, to tell a caller's abort from ky's timeout. */
-    init: ((options: object) => void)[];
-    /** Stops a retry of a `CircuitBreakerError` when a per-request `retry` replaced `shouldRetry`. */
-    beforeRetry: ((state: { readonly error: unknown }) => undefined)[];
-  };
 }
-
-type RetryGuard = NonNullable<KyExtension['retry']>;
 
 /**
- * The option through which ky 2 hands each attempt the caller's signal its `init` hook saw. ky
- * forwards options it does not know to fetch as `init`; the guarded fetch takes it out.
+ * What ky hands its fetch as `this`: ky 1's options for the call, and ky 2's too when it started no
+ * timer; otherwise ky 2's `{ timeout, fetch }`. Either way `timeout` is the delay of the timer ky
+ * started for this attempt (ky 2 folds `totalTimeout` into it), or false.
  */
-const CALL_OPTION = 'infuseKyCall';
-
-/** What ky 2's init hook saw of one call. */
-interface KyCall {
-  /** The caller's `signal` option. */
-  readonly signal: AbortSignal;
-}
-
-/** What the abort judge knows about one attempt. */
-interface KyAttempt {
-  /** The caller's `signal` option (ky 2 only); `undefined` when not known. */
-  readonly signal: AbortSignal | undefined;
-  /** The delay of the timer ky started for this attempt, or false when it started none. */
-  readonly timeout: number | false;
+interface KyFetchThis {
+  readonly timeout?: unknown;
+  /** ky's retry options for this one call, which ky normalises into a new object per call. */
+  readonly retry?: unknown;
 }
 
 /** ky's default `timeout`. */
@@ -89,13 +76,14 @@ const TIMER_SLACK = 2;
  * loading ky itself.
  *
  * - Each attempt ky makes counts once, retries included. While a host's circuit is open, ky
- *   rejects with `CircuitBreakerError` before anything is sent, and ky's retry never retries it.
+ *   rejects with `CircuitBreakerError` before anything is sent, at once: ky's retry does not
+ *   retry it. (ky 2 asks a `retry.shouldRetry` given per request about it too, as about any
+ *   error; return false for `isCircuitBreakerError(error)` there.)
  * - Failures: network errors, ky's timeouts, and responses with status 500 or more, whether or not
  *   `throwHttpErrors` makes ky throw on them. A 4xx response is a success.
  * - A request the caller aborts counts as nothing and gives back a half-open trial permit. ky
- *   aborts the fetch on its own timeout too; the adapter tells the two apart: with ky 2 by the
- *   caller's `signal` option, otherwise by whether the timer ky started for the attempt had run
- *   out when the attempt was aborted.
+ *   aborts the fetch on its own timeout too; the adapter tells the two apart by whether the timer
+ *   ky started for the attempt had run out when the attempt was aborted.
  * - Errors and responses, `.json()` and friends, are exactly what ky gives without the adapter.
  *
  * Bypass the breaker for one request with the header `x-infuse-bypass: 1` (removed before the
@@ -116,38 +104,30 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
   // ky always calls fetch with a Request (and no headers in init), so key sees that Request.
   const requestKey = key as ((request: FetchRequest) => string) | null;
   return (parent) => {
-    const fetch = parent.fetch as FetchFunction | undefined;
-    const guarded = guardFetch<KyAttempt>({ infuse, key: requestKey, fetch, callerAborted });
     const fallbackTimeout = parent.timeout ?? KY_TIMEOUT;
-
+    /**
+     * True when the caller aborted the attempt; false when ky did, on its timeout: ky aborts the
+     * fetch before it throws its TimeoutError, so the fetch sees an AbortError either way. Told
+     * apart by whether the timer ky started for the attempt had run out.
+     */
+    const callerAborted = (attempt: FetchAttempt<KyFetchThis>): boolean => {
+      const timer = attempt.context?.timeout;
+      const timeout = typeof timer === 'number' || timer === false ? timer : fallbackTimeout;
+      if (timeout === false) return true;
+      return performance.now() < attempt.started + timeout - TIMER_SLACK;
+    };
+    const guarded = guardFetch<KyFetchThis>({
+      infuse,
+      key: requestKey,
+      fetch: parent.fetch as FetchFunction | undefined,
+      callerAborted,
+      refused: stopRetries,
+    });
     const extension: KyExtension = {
-      // Not an arrow function: ky 1 and ky 2 both call it as a method of an object whose `timeout`
-      // is the delay of the timer they started for this attempt just before (ky's own options, or
-      // ky 2's per-attempt options). That is all the abort judge needs, without a beforeRequest
-      // hook, which would cost ky more than the whole guard.
-      fetch: function guardedKyFetch(this: unknown, input, init) {
-        const timer = (this as { timeout?: unknown } | undefined)?.timeout;
-        const timeout = typeof timer === 'number' || timer === false ? timer : fallbackTimeout;
-        if (init !== undefined && CALL_OPTION in init) {
-          const { [CALL_OPTION]: call, ...rest } = init as RequestInit & Record<string, KyCall>;
-          return guarded(input, rest, { signal: call?.signal, timeout });
-        }
-        return guarded(input, init, { signal: undefined, timeout });
-      },
-      hooks: {
-        init: [
-          (given) => {
-            const options = given as Record<string, unknown>;
-            const signal = options.signal as AbortSignal | undefined;
-            if (signal !== undefined) options[CALL_OPTION] = { signal } satisfies KyCall;
-          },
-        ],
-        beforeRetry: [
-          ({ error }) => {
-            if (isCircuitBreakerError(error)) throw error;
-            return undefined;
-          },
-        ],
+      // Not an arrow function: ky calls it as a method (see KyFetchThis), and its `this` is all
+      // the guard needs to know of the call, without a hook.
+      fetch: function guardedKyFetch(input, init) {
+        return guarded(input, init, this);
       },
     };
     const retry = guardRetry(parent.retry);
@@ -156,33 +136,33 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
   };
 }
 
+/**
+ * Ends a call whose attempt the circuit refused, whatever its retry options say. ky normalises
+ * `retry` into a new object for every call, and reads its `limit` before anything else when the
+ * attempt fails: a limit of 0 makes ky hand the `CircuitBreakerError` to the caller at once, with
+ * no retry delay. ky 1 always passes its options; ky 2 with a timer passes `{ timeout, fetch }`,
+ * and does not retry an error that is not a network error unless a `shouldRetry` says so.
+ */
+function stopRetries(options: KyFetchThis | undefined): void {
+  const retry = options?.retry;
+  if (
+    typeof retry === 'object' &&
+    retry !== null &&
+    typeof (retry as { limit?: unknown }).limit === 'number'
+  ) {
+    Reflect.set(retry, 'limit', 0);
+  }
+}
+
+/** The parent's own `shouldRetry`, wrapped so that it is never asked about a refused attempt. */
 function guardRetry(parent: unknown): KyExtension['retry'] {
-  const limit = typeof parent === 'number' ? parent : undefined;
-  // An instance that never retries needs no guard here (and ky normalises a retry object on every
-  // request); the beforeRetry hook still stops a per-request retry of a CircuitBreakerError.
-  if (limit === 0 || (parent as { limit?: unknown } | null)?.limit === 0) return undefined;
   const inner =
     typeof parent === 'object' && parent !== null
       ? (parent as { shouldRetry?: unknown }).shouldRetry
       : undefined;
-  const shouldRetry: RetryGuard['shouldRetry'] = (state) => {
-    if (isCircuitBreakerError(state.error)) return false;
-    return typeof inner === 'function' ? (inner as RetryGuard['shouldRetry'])(state) : undefined;
+  if (typeof inner !== 'function') return undefined;
+  const ask = inner as (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
+  return {
+    shouldRetry: (state) => (isCircuitBreakerError(state.error) ? false : ask(state)),
   };
-  // A numeric retry is ky's limit; ky merges an object over it by dropping the number.
-  return limit === undefined ? { shouldRetry } : { limit, shouldRetry };
-}
-
-/**
- * True when the caller aborted the attempt; false when ky did, on its timeout. ky aborts the fetch
- * before it throws its TimeoutError, so the fetch sees an AbortError either way.
- */
-function callerAborted(attempt: FetchAttempt<KyAttempt>): boolean {
-  const call = attempt.context;
-  if (call === undefined) return true;
-  // ky 2 with a signal option: the caller's own signal says whether the caller aborted.
-  if (call.signal !== undefined) return call.signal.aborted;
-  // Otherwise, by the deadline of ky's timer for this attempt (ky 2 folds totalTimeout into it).
-  if (call.timeout === false) return true;
-  return performance.now() < attempt.started + call.timeout - TIMER_SLACK;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { infuseFetch } from '../../src/adapters/fetch.js';
 import { CircuitBreakerError, Infuse, type Outcome } from '../../src/index.js';
-import { mswHits, record, rejectionOf, until, useMsw, useServers } from './helpers.js';
+import { lateStore, mswHits, record, rejectionOf, until, useMsw, useServers } from './helpers.js';
 
 // Made before msw starts: the adapter must still see msw's fetch, looked up per call.
 const early = new Infuse({ failMax: 2 });
@@ -29,6 +29,20 @@ describe('infuseFetch', () => {
     expect(error).toBeInstanceOf(CircuitBreakerError);
     expect(error).toMatchObject({ code: 'ECIRCUITOPEN', key: host, state: 'open' });
     expect(net.up.hits).toBe(hits);
+  });
+
+  it('waits for a store that answers later, then sends or refuses', async () => {
+    const infuse = new Infuse({ failMax: 1, store: lateStore() });
+    const recording = record(infuse);
+    const fetch = infuseFetch({ infuse });
+    const { origin, host } = net.up;
+    expect(await (await fetch(`${origin}/ok`)).text()).toBe('ok');
+    expect((await fetch(`${origin}/status/500`)).status).toBe(500);
+    const hits = net.up.hits;
+    expect(await rejectionOf(fetch(`${origin}/ok`))).toBeInstanceOf(CircuitBreakerError);
+    expect(net.up.hits).toBe(hits);
+    expect(infuse.circuit(host).state).toBe('open');
+    expect(recording.verdicts()).toEqual(['success', 'failure', 'reject']);
   });
 
   it('counts 5xx as failures and 4xx never', async () => {

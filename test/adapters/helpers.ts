@@ -6,7 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import type { Infuse, Outcome, Verdict } from '../../src/index.js';
+import {
+  MemoryStore,
+  type Infuse,
+  type Outcome,
+  type Store,
+  type StoreCircuit,
+  type Verdict,
+} from '../../src/index.js';
 
 /** A real HTTP server on 127.0.0.1, port 0, that counts the requests it sees. */
 export interface TestServer {
@@ -299,4 +306,39 @@ export async function until(check: () => boolean, ms = 5_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * A store that answers every `acquire` on a later turn, as a shared store does while it decides a
+ * trial call: the in-memory store underneath, its answers handed over as promises.
+ */
+export function lateStore(): Store {
+  const inner = new MemoryStore();
+  return {
+    connect: (hooks) => inner.connect(hooks),
+    forget: (key) => inner.forget(key),
+    circuit(key, policy) {
+      const circuit = inner.circuit(key, policy);
+      const late: StoreCircuit = {
+        key,
+        get state() {
+          return circuit.state;
+        },
+        get forced() {
+          return circuit.forced;
+        },
+        get failures() {
+          return circuit.failures;
+        },
+        get retired() {
+          return circuit.retired;
+        },
+        acquire: () => Promise.resolve().then(() => circuit.acquire()),
+        release: (ticket, verdict) => circuit.release(ticket, verdict),
+        command: (command) => circuit.command(command),
+        snapshot: () => circuit.snapshot(),
+      };
+      return late;
+    },
+  };
 }

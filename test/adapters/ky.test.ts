@@ -2,8 +2,15 @@ import type { KyInstance, Options } from 'ky';
 import type { KyInstance as Ky2Instance } from 'ky2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { infuseKy } from '../../src/adapters/ky.js';
-import { CircuitBreakerError, Infuse, type InfuseOptions, type Outcome } from '../../src/index.js';
 import {
+  CircuitBreakerError,
+  Infuse,
+  isCircuitBreakerError,
+  type InfuseOptions,
+  type Outcome,
+} from '../../src/index.js';
+import {
+  lateStore,
   mswHits,
   record,
   rejectionOf,
@@ -48,7 +55,7 @@ for (const client of clients) {
       return { infuse, api: parent.extend(infuseKy({ infuse })), recording: record(infuse) };
     }
 
-    it('rejects with CircuitBreakerError before sending once open, and never retries it', async () => {
+    it('rejects with CircuitBreakerError before sending once open, at once, and never retries it', async () => {
       const { infuse, api, recording } = setup({ failMax: 1 });
       const { origin, host } = net.up;
       const before = net.up.hits;
@@ -60,13 +67,73 @@ for (const client of clients) {
 
       const second = await rejectionOf(api.get(`${origin}/ok`));
       expect(second).toMatchObject({ code: 'ECIRCUITOPEN', key: host });
-      // A per-request retry policy that would retry anything still stops at the breaker.
+      // A per-request retry policy: the rejection still comes at once, not after ky's retry
+      // delay (a minute here: the test would time out).
       const third = await rejectionOf(
-        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 5, shouldRetry: () => true } }),
+        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 60_000 } }),
       );
       expect(third).toBeInstanceOf(CircuitBreakerError);
       expect(net.up.hits).toBe(before + 1);
       expect(recording.verdicts()).toEqual(['failure', 'reject', 'reject', 'reject']);
+    });
+
+    it('waits for a store that answers later, and still ends a refused call at once', async () => {
+      const infuse = new Infuse({ failMax: 1, store: lateStore() });
+      const recording = record(infuse);
+      const api = base.extend(infuseKy({ infuse }));
+      const { origin, host } = net.up;
+      expect(await api.get(`${origin}/ok`).text()).toBe('ok');
+      // The 500 opens the circuit; ky's retry is refused once the store has answered.
+      expect(await rejectionOf(api.get(`${origin}/status/500`))).toBeInstanceOf(
+        CircuitBreakerError,
+      );
+      const hits = net.up.hits;
+      const refused = await rejectionOf(
+        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 60_000 } }),
+      );
+      expect(refused).toBeInstanceOf(CircuitBreakerError);
+      expect(net.up.hits).toBe(hits);
+      expect(infuse.circuit(host).state).toBe('open');
+      expect(recording.verdicts()).toEqual(['success', 'failure', 'reject', 'reject']);
+    });
+
+    it("asks the parent's shouldRetry about every error but a CircuitBreakerError", async () => {
+      const asked: unknown[] = [];
+      const parent = mod.default.create({
+        retry: {
+          limit: 1,
+          delay: () => 60_000,
+          shouldRetry: ({ error }) => {
+            asked.push(error);
+            return false;
+          },
+        },
+      });
+      const { infuse, api } = setup({ failMax: 1 }, parent);
+      const { origin, host } = net.up;
+      const failed = await rejectionOf(api.get(`${origin}/status/500`));
+      expect(failed).toBeInstanceOf(mod.HTTPError);
+      expect(asked).toEqual([failed]);
+      expect(infuse.circuit(host).state).toBe('open');
+      expect(await rejectionOf(api.get(`${origin}/ok`))).toBeInstanceOf(CircuitBreakerError);
+      expect(asked).toEqual([failed]);
+    });
+
+    it('rejects at once with a per-request shouldRetry: any with ky 1, one declining it with ky 2', async () => {
+      const { infuse, api, recording } = setup({ failMax: 1 });
+      const { origin, host } = net.up;
+      await infuse.circuit(host).forceOpen();
+      // ky 1 reads the limit the adapter set before it asks shouldRetry; ky 2 asks it about every
+      // error, and the README tells how to decline a CircuitBreakerError there.
+      const shouldRetry =
+        client.name === 'ky 1'
+          ? () => true
+          : ({ error }: { error: Error }) => !isCircuitBreakerError(error);
+      const refused = await rejectionOf(
+        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 60_000, shouldRetry } }),
+      );
+      expect(refused).toBeInstanceOf(CircuitBreakerError);
+      expect(recording.verdicts()).toEqual(['reject']);
     });
 
     it('counts each attempt once, retries included', async () => {
@@ -286,7 +353,7 @@ for (const client of clients) {
       expect(infuse.circuit('a.test').failCounter).toBe(2);
     });
 
-    it('leaves the retry option of an instance that never retries alone, and still stops a per-request retry', async () => {
+    it('stops a per-request retry on an instance that never retries', async () => {
       const parent = mod.default.create({ retry: 0 });
       const { infuse, api, recording } = setup({ failMax: 1 }, parent);
       const { origin, host } = net.up;
@@ -295,7 +362,7 @@ for (const client of clients) {
       expect(net.up.hits).toBe(before + 1);
       expect(infuse.circuit(host).state).toBe('open');
       const opened = await rejectionOf(
-        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 5 } }),
+        api.get(`${origin}/ok`, { retry: { limit: 2, delay: () => 60_000 } }),
       );
       expect(opened).toBeInstanceOf(CircuitBreakerError);
       expect(net.up.hits).toBe(before + 1);

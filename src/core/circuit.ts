@@ -405,6 +405,14 @@ export class CallPermit implements Permit {
   }
 
   /**
+   * True once admitted by a store whose `release` never returns a promise: {@link settleNow} then
+   * always counts at once. @internal
+   */
+  get countsAtOnce(): boolean {
+    return this.#store?.releasesAtOnce === true;
+  }
+
+  /**
    * {@link settle}, without a promise when the store counts at once (the in-memory store always
    * does), so that an adapter hands the response back without an extra turn. @internal
    */

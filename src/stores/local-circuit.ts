@@ -22,6 +22,7 @@ const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation
  */
 export class LocalCircuit implements StoreCircuit {
   readonly key: string;
+  readonly releasesAtOnce = true;
   readonly #policy: Policy;
   readonly #now: () => number;
   readonly #onTransition: (transition: Transition) => void;

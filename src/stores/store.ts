@@ -114,6 +114,11 @@ export interface StoreCircuit {
   acquire(): Admission | Promise<Admission>;
   /** Report how an allowed call ended. */
   release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void>;
+  /**
+   * True when `release` never returns a promise (the in-memory store). An adapter can then count
+   * an attempt alongside the client's own handling of its response, rather than ahead of it.
+   */
+  readonly releasesAtOnce?: boolean;
   /** Apply a manual change; rejects when the change cannot be made everywhere it must be. */
   command(command: Command): Promise<void>;
   snapshot(): CircuitSnapshot;

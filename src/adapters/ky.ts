@@ -42,7 +42,10 @@ export interface KyExtension {
     input: string | URL | Request,
     init?: RequestInit,
   ) => Promise<Response>;
-  /** Only when the parent has its own `retry.shouldRetry`: that one, never retrying a `CircuitBreakerError`. */
+  /**
+   * Only when the parent has its own `retry.shouldRetry`: that one, wrapped so that it never
+   * retries a `CircuitBreakerError`.
+   */
   retry?: {
     shouldRetry: (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
   };

@@ -194,6 +194,17 @@ describe('infuseAxios against a real upstream', () => {
     expect(net.up.hits).toBe(seen);
   });
 
+  it('an adapter set on the instance after infuseAxios is guarded too', async () => {
+    const { api, infuse } = client({ failMax: 1 });
+    api.defaults.adapter = 'fetch';
+    const events = record(infuse);
+    await expect(api.get(`${net.up.origin}/status/500`)).rejects.toBeInstanceOf(AxiosError);
+    expect(events.verdicts()).toEqual(['failure']);
+    const seen = net.up.hits;
+    await expect(api.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+    expect(net.up.hits).toBe(seen);
+  });
+
   it('detach() gives the instance its adapter back', async () => {
     const api = axios.create();
     const original = api.defaults.adapter;

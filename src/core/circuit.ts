@@ -252,29 +252,23 @@ export class Circuit {
   ): Verdict | Promise<Verdict> {
     const emitter = this.#emitter;
     const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
-    if (!this.#custom && !emitter.observesOutcomes) {
-      // The default rule, with nobody to tell: no Outcome, no event. Most calls take this path.
-      const verdict: Verdict = aborted
-        ? 'aborted'
-        : threw || (input?.status ?? 0) >= 500
-          ? 'failure'
-          : 'success';
-      const released = store.release(ticket, verdict);
-      return released === undefined ? verdict : released.then(() => verdict);
-    }
-    const classifier = this.#resolved.classifier;
-    let outcome = classifier.custom ? this.#outcome(started, threw, input) : undefined;
+    // The default rule needs no Outcome (a throw or a status of 500 or more fails): one is built
+    // only for a predicate or a listener that will see it.
+    let outcome = this.#custom ? this.#outcome(started, threw, input) : undefined;
     const verdict: Verdict = aborted
       ? 'aborted'
       : outcome !== undefined
-        ? classify(classifier, outcome)
+        ? classify(this.#resolved.classifier, outcome)
         : threw || (input?.status ?? 0) >= 500
           ? 'failure'
           : 'success';
-    const event = eventOf(verdict);
-    if (emitter.has(event)) {
-      outcome ??= this.#outcome(started, threw, input);
-      emitter.emit(event, { key: this.key, outcome, verdict });
+    // Most calls have nobody listening to outcomes: no event to look up.
+    if (emitter.observesOutcomes) {
+      const event = eventOf(verdict);
+      if (emitter.has(event)) {
+        outcome ??= this.#outcome(started, threw, input);
+        emitter.emit(event, { key: this.key, outcome, verdict });
+      }
     }
     const released = store.release(ticket, storeVerdict(verdict));
     return released === undefined ? verdict : released.then(() => verdict);

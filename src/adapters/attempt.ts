@@ -1,4 +1,5 @@
 import { CallPermit, type Circuit, type SettleInput } from '../core/circuit.js';
+import type { Verdict } from '../core/types.js';
 import { outcomeUrl } from './shared.js';
 
 /**
@@ -120,14 +121,8 @@ function start<T>(attempt: HttpAttempt<T>): Promise<T> {
     // registered before any of the caller's, has counted the attempt by the time theirs run. One
     // promise fewer in the chain, and no extra turn.
     sent.then(
-      (value) => {
-        attempt.returned(value);
-        void attempt.settleNow(attempt);
-      },
-      (error: unknown) => {
-        attempt.threw(error);
-        void attempt.settleNow(attempt);
-      },
+      (value) => void countValue(attempt, value),
+      (error: unknown) => void countError(attempt, error),
     );
     return sent;
   }
@@ -135,17 +130,27 @@ function start<T>(attempt: HttpAttempt<T>): Promise<T> {
   // to date when the caller sees the outcome.
   return sent.then(
     (value) => {
-      attempt.returned(value);
-      const counted = attempt.settleNow(attempt);
+      const counted = countValue(attempt, value);
       return typeof counted === 'string' ? value : counted.then(() => value);
     },
     (error: unknown) => {
-      attempt.threw(error);
-      const counted = attempt.settleNow(attempt);
+      const counted = countError(attempt, error);
       if (typeof counted === 'string') throw error;
       return counted.then(() => {
         throw error;
       });
     },
   );
+}
+
+/** Notes what the client's request resolved with, and counts the attempt. */
+function countValue<T>(attempt: HttpAttempt<T>, value: T): Verdict | Promise<Verdict> {
+  attempt.returned(value);
+  return attempt.settleNow(attempt);
+}
+
+/** Notes what the client's request rejected with, and counts the attempt. */
+function countError<T>(attempt: HttpAttempt<T>, error: unknown): Verdict | Promise<Verdict> {
+  attempt.threw(error);
+  return attempt.settleNow(attempt);
 }

@@ -46,6 +46,24 @@ function degradedEvents(worker: Worker) {
   return worker.messages.filter((m) => m.type === 'store' && m.event === 'degraded');
 }
 
+/**
+ * Waits until every process shares the open state (none fell back to per-process state on a busy
+ * machine, where trials are per process by design) and has heard of the trip.
+ */
+async function everyoneHeardTheTrip(group: readonly Worker[]): Promise<void> {
+  for (const worker of group) {
+    await expect
+      .poll(
+        async () => {
+          const { state, degraded } = await worker.ask({ type: 'state' }, 'state');
+          return { state, degraded };
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual({ state: 'open', degraded: false });
+  }
+}
+
 describe('a fleet of processes sharing a circuit', () => {
   it('one process trips; every other process learns it and rejects without calling upstream', async () => {
     const [first, ...others] = await fleet(4, { infuse: { failMax: 3, resetTimeout: 60_000 } });
@@ -80,19 +98,7 @@ describe('a fleet of processes sharing a circuit', () => {
     // upstream calls, never three.
     upstream.respond = () => ({ status: 503, hold: 100 });
     await group[0]!.stats({ type: 'trip' }, 'tripped');
-    // Every process shares the state (none fell back to per-process state on a busy machine,
-    // where trials are per process by design) and has heard of the trip.
-    for (const worker of group) {
-      await expect
-        .poll(
-          async () => {
-            const { state, degraded } = await worker.ask({ type: 'state' }, 'state');
-            return { state, degraded };
-          },
-          { timeout: 10_000 },
-        )
-        .toEqual({ state: 'open', degraded: false });
-    }
+    await everyoneHeardTheTrip(group);
     const degradedBefore = group.map((w) => degradedEvents(w).length);
     upstream.hits.length = 0;
     await Promise.all(
@@ -126,6 +132,8 @@ describe('a fleet of processes sharing a circuit', () => {
     });
     upstream.respond = () => ({ status: 503 });
     await group[0]!.stats({ type: 'trip' }, 'tripped');
+    // Otherwise a process that has not heard of the trip yet sends on a closed circuit.
+    await everyoneHeardTheTrip(group);
     upstream.hits.length = 0;
     // The first trial hangs forever; its holder is then killed.
     upstream.respond = () => ({ status: 200, hold: upstream.hits.length === 1 ? Infinity : 0 });

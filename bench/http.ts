@@ -19,9 +19,9 @@
 //
 // Why 15 warm-up seconds. The table is about a service's steady state. Code that runs once per
 // request (an adapter's) reaches V8's optimising compiler later than a client's own helpers, which
-// run many times per request, and both processes' compiler threads share the one core: with 2 to
-// 4 warm-up seconds the process with the adapter read 5 to 10 points lower than it does from about
-// the 13th second on (BENCHMARKS.md has the measured curve).
+// run many times per request, and both processes' compiler threads share the one core: after 2
+// warm-up seconds guarded axios read about 9 points lower than from about the 13th second on, after
+// 4 seconds up to 5 points lower (BENCHMARKS.md has the measured curve).
 //
 // The upstream server runs in a third process on the other core.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';

@@ -3,7 +3,11 @@
 // depend on them.
 export { Infuse } from './core/infuse.js';
 export { Circuit, type Permit, type SettleInput } from './core/circuit.js';
-export { CircuitBreakerError, isCircuitBreakerError } from './core/errors.js';
+export {
+  CircuitBreakerError,
+  findCircuitBreakerError,
+  isCircuitBreakerError,
+} from './core/errors.js';
 export { isAbortError, defaultIsFailure } from './core/classify.js';
 export type {
   CircuitOptions,

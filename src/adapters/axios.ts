@@ -7,7 +7,7 @@ import axios, {
 } from 'axios';
 import type { Circuit } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
-import { invalid } from '../core/options.js';
+import { invalid, show } from '../core/options.js';
 import { HttpPermit, runAttempt, type HttpAttempt } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
@@ -18,6 +18,7 @@ import {
   parseUrl,
   resolveAdapter,
   type AdapterOptions,
+  type AdapterSettings,
 } from './shared.js';
 
 declare module 'axios' {
@@ -37,7 +38,7 @@ declare module 'axios' {
  */
 export type InfuseAxiosOptions = AdapterOptions<InternalAxiosRequestConfig>;
 
-/** What {@link infuseAxios} returns. */
+/** What {@link infuseAxios} returns when given an instance. */
 export interface InfuseAxiosHandle {
   /** The Infuse whose circuits guard the instance: listen to its events, inspect its circuits. */
   readonly infuse: Infuse;
@@ -45,58 +46,187 @@ export interface InfuseAxiosHandle {
   detach(): void;
 }
 
+/**
+ * What {@link infuseAxios} returns when given options alone: a request interceptor for
+ * `instance.interceptors.request.use()`, with the Infuse whose circuits it uses.
+ */
+export interface InfuseAxiosInterceptor {
+  (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig;
+  /** The Infuse whose circuits guard the requests: listen to its events, inspect its circuits. */
+  readonly infuse: Infuse;
+}
+
 type AdapterConfig = AxiosRequestConfig['adapter'];
 
 /**
- * Puts every request of an axios instance through the circuit of its host, the way `axiosRetry`
- * plugs into an instance. The breaker wraps the instance's adapter, so it runs once per real
+ * Every guarded adapter this module made, any breaker's, with the adapter it wraps: a request an
+ * adapter of another breaker already guards is guarded by one of them only, so that each attempt
+ * counts once (and a refusal of one never reaches the other's circuit).
+ */
+const guarded = new WeakMap<
+  AxiosAdapter,
+  { readonly by: AxiosGuard; readonly inner: AdapterConfig }
+>();
+
+/**
+ * Puts every request of an axios instance through the circuit of its host, in either form:
+ *
+ * - `instance.interceptors.request.use(infuseAxios(options))` (also on the default `axios`
+ *   export): a request interceptor; it guards the requests of the instances it is registered on.
+ * - `infuseAxios(instance, options)`, the way `axiosRetry` plugs into an instance: registers
+ *   the same interceptor and returns a handle with `detach()`.
+ *
+ * Either way the breaker wraps the adapter that sends each request, so it runs once per real
  * attempt whatever the order of interceptors and plugins (axios-retry before or after): an open
- * circuit rejects with {@link CircuitBreakerError} before anything is sent, and axios-retry's
- * default condition does not retry that rejection.
+ * circuit rejects with {@link CircuitBreakerError} before anything is sent, and axios-retry does
+ * not retry that rejection. Two breakers on one instance guard each request once (the one whose
+ * interceptor runs last, which is the one registered first).
  *
  * Classification: a response is judged by its status (5xx fails, 4xx does not), whether or not
  * `validateStatus` made axios throw; a network error or an axios `timeout` fails; a cancelled
  * request (AbortController, CancelToken) counts as nothing, unless its signal was aborted by
- * `AbortSignal.timeout()`, which is a timeout. Set `infuseBypass: true` on a request's config to
- * send it past the breaker.
+ * `AbortSignal.timeout()` (a timeout) or `countAborts` is set. Set `infuseBypass: true` on a
+ * request's config to send it past the breaker.
  *
  * @example
  * ```ts
  * const api = axios.create({ baseURL: 'https://api.example.com' });
- * const handle = infuseAxios(api, { failMax: 5, resetTimeout: 30_000 });
+ * api.interceptors.request.use(infuseAxios({ failMax: 5, resetTimeout: 30_000 }));
  * axiosRetry(api, { retries: 2 }); // each retry is one more attempt through the circuit
+ * // or: const handle = infuseAxios(api, { failMax: 5 }); ... handle.detach();
  * // NestJS: infuseAxios(httpService.axiosRef, { infuse });
  * ```
  */
+export function infuseAxios(options?: InfuseAxiosOptions): InfuseAxiosInterceptor;
 export function infuseAxios(
   instance: AxiosInstance,
   options?: InfuseAxiosOptions,
-): InfuseAxiosHandle {
-  if (
-    (typeof instance !== 'function' && typeof instance !== 'object') ||
-    typeof (instance as Partial<AxiosInstance> | null)?.defaults !== 'object' ||
-    typeof (instance as Partial<AxiosInstance>).interceptors?.request.use !== 'function'
-  ) {
-    invalid('infuseAxios instance', 'an axios instance', instance);
+): InfuseAxiosHandle;
+export function infuseAxios(
+  first?: AxiosInstance | InfuseAxiosOptions,
+  options?: InfuseAxiosOptions,
+): InfuseAxiosHandle | InfuseAxiosInterceptor {
+  if (typeof first === 'function' || options !== undefined || looksLikeInstance(first)) {
+    if (!isAxiosInstance(first)) invalid('infuseAxios instance', 'an axios instance', first);
+    return guardInstance(first, options);
   }
-  const { infuse, key } = resolveAdapter('infuseAxios', options);
-  let attached = true;
-  const ours = new WeakSet<AxiosAdapter>();
+  const guard = new AxiosGuard(resolveAdapter('infuseAxios', first));
+  return Object.assign((config: InternalAxiosRequestConfig) => guard.intercept(config), {
+    infuse: guard.infuse,
+  });
+}
 
-  const hosts = new HostKeys();
-  const guard = (inner: AdapterConfig): AxiosAdapter => {
+function isAxiosInstance(value: unknown): value is AxiosInstance {
+  return (
+    (typeof value === 'function' || typeof value === 'object') &&
+    typeof (value as Partial<AxiosInstance> | null)?.defaults === 'object' &&
+    typeof (value as Partial<AxiosInstance>).interceptors?.request.use === 'function'
+  );
+}
+
+/** Something meant as an instance rather than options: it has an instance's own fields. */
+function looksLikeInstance(value: unknown): boolean {
+  if (value === undefined) return false;
+  return (
+    typeof value !== 'object' ||
+    value === null ||
+    'defaults' in value ||
+    'interceptors' in value ||
+    'request' in value
+  );
+}
+
+function guardInstance(instance: AxiosInstance, options?: InfuseAxiosOptions): InfuseAxiosHandle {
+  const guard = new AxiosGuard(resolveAdapter('infuseAxios', options));
+  // Synchronous: axios then runs the request's interceptors in the caller's tick.
+  const id = instance.interceptors.request.use((config) => guard.intercept(config), null, {
+    synchronous: true,
+  });
+  return {
+    infuse: guard.infuse,
+    detach() {
+      if (!guard.attached) return;
+      guard.attached = false;
+      instance.interceptors.request.eject(id);
+    },
+  };
+}
+
+/** One breaker's guarded adapters: one per adapter setting it has seen. */
+class AxiosGuard {
+  readonly infuse: Infuse;
+  attached = true;
+  readonly #settings: AdapterSettings<InternalAxiosRequestConfig>;
+  readonly #hosts = new HostKeys();
+  /** Guards of adapter functions, and of adapter names (joined) as axios resolves them. */
+  readonly #byFunction = new WeakMap<AxiosAdapter, AxiosAdapter>();
+  readonly #byName = new Map<string, AxiosAdapter>();
+
+  constructor(settings: AdapterSettings<InternalAxiosRequestConfig>) {
+    if (settings.timeout !== null) {
+      throw new TypeError(
+        'infuse-breaker: infuseAxios has no "timeout" option; set axios\' own `timeout`, ' +
+          'which counts as a failure',
+      );
+    }
+    this.#settings = settings;
+    this.infuse = settings.infuse;
+  }
+
+  /** The request interceptor: gives the request this breaker's guard of its adapter. */
+  intercept(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+    // Typed as axios passes it; checked because a wrong registration passes anything.
+    const given: unknown = config;
+    if (typeof given !== 'object' || given === null || !('headers' in given)) {
+      throw new TypeError(
+        'infuse-breaker: infuseAxios(options) is a request interceptor; register it with ' +
+          `instance.interceptors.request.use(infuseAxios(options)), got ${show(config)}`,
+      );
+    }
+    if ('status' in config && 'config' in config) {
+      throw new TypeError(
+        'infuse-breaker: infuseAxios(options) was given a response: register it with ' +
+          'interceptors.request.use(), not interceptors.response.use()',
+      );
+    }
+    let inner = config.adapter;
+    const guard = typeof inner === 'function' ? guarded.get(inner) : undefined;
+    if (guard !== undefined) {
+      if (guard.by === this) return config;
+      inner = guard.inner;
+    }
+    config.adapter = this.#guardOf(inner);
+    return config;
+  }
+
+  #guardOf(inner: AdapterConfig): AxiosAdapter {
+    if (typeof inner === 'function') {
+      let guarded = this.#byFunction.get(inner);
+      if (guarded === undefined) this.#byFunction.set(inner, (guarded = this.#guard(inner)));
+      return guarded;
+    }
+    const names = nameKey(inner);
+    if (names === null) return this.#guard(inner);
+    let guarded = this.#byName.get(names);
+    if (guarded === undefined) this.#byName.set(names, (guarded = this.#guard(inner)));
+    return guarded;
+  }
+
+  #guard(inner: AdapterConfig): AxiosAdapter {
+    const { infuse, key, countAborts } = this.#settings;
+    const hosts = this.#hosts;
     // The adapter list resolves the same for every request unless it reaches the fetch adapter
     // (which reads the config): then it is resolved per request, as axios does.
     let list: AdapterConfig | null = null;
     let resolved: AxiosAdapter | null = null;
-    const guarded: AxiosAdapter = (config) => {
+    const adapterOf: AxiosAdapter = (config) => {
       const given = inner ?? axios.defaults.adapter;
       if (given !== list) {
         list = given;
         resolved = configFreeAdapter(given);
       }
       const adapter = resolved ?? axios.getAdapter(given, config);
-      if (!attached || bypassFlag(config[INFUSE_BYPASS_OPTION], 'axios config')) {
+      if (!this.attached || bypassFlag(config[INFUSE_BYPASS_OPTION], 'axios config')) {
         return adapter(config);
       }
       let href = requestHref(config);
@@ -110,40 +240,21 @@ export function infuseAxios(
       }
       if (host === null && key === null) return adapter(config);
       const circuit = infuse.circuit(key !== null ? customKey(key, config) : (host as string));
-      return runAttempt(new AxiosCall(circuit, adapter, config, href));
+      return runAttempt(new AxiosCall(circuit, adapter, config, href, countAborts));
     };
-    ours.add(guarded);
-    return guarded;
-  };
+    guarded.set(adapterOf, { by: this, inner });
+    return adapterOf;
+  }
+}
 
-  const original = instance.defaults.adapter;
-  const guarded = guard(original);
-  instance.defaults.adapter = guarded;
-  // A per-request `adapter` replaces the instance's, and would slip past the breaker; this only
-  // wraps it. Counting stays in the adapter, which runs once per attempt.
-  const interceptor = instance.interceptors.request.use(
-    (config) => {
-      const { adapter } = config;
-      if (attached && adapter !== undefined && adapter !== guarded && !isOurs(ours, adapter)) {
-        config.adapter = guard(config.adapter);
-      }
-      return config;
-    },
-    null,
-    { synchronous: true },
-  );
-
-  return {
-    infuse,
-    detach() {
-      if (!attached) return;
-      attached = false;
-      instance.interceptors.request.eject(interceptor);
-      if (instance.defaults.adapter !== guarded) return;
-      if (original === undefined) delete instance.defaults.adapter;
-      else instance.defaults.adapter = original;
-    },
-  };
+/** A cache key for an adapter given by name or list of names, or null for anything else. */
+function nameKey(inner: AdapterConfig): string | null {
+  if (inner === undefined) return '';
+  if (typeof inner === 'string') return inner;
+  if (Array.isArray(inner) && inner.every((entry) => typeof entry === 'string')) {
+    return inner.join('\0');
+  }
+  return null;
 }
 
 /** Adapter names whose entry in axios is the same function (or none) for every request config. */
@@ -167,24 +278,23 @@ function configFreeAdapter(list: AdapterConfig): AxiosAdapter | null {
   return null;
 }
 
-function isOurs(ours: WeakSet<AxiosAdapter>, adapter: AdapterConfig): boolean {
-  return typeof adapter === 'function' && ours.has(adapter);
-}
-
 /** One attempt through an axios adapter, and how its outcome is judged. */
 class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
   readonly #adapter: AxiosAdapter;
   readonly #config: InternalAxiosRequestConfig;
+  readonly #countAborts: boolean;
 
   constructor(
     circuit: Circuit,
     adapter: AxiosAdapter,
     config: InternalAxiosRequestConfig,
     href: string,
+    countAborts: boolean,
   ) {
     super(circuit, config.method, href);
     this.#adapter = adapter;
     this.#config = config;
+    this.#countAborts = countAborts;
   }
 
   send(): Promise<AxiosResponse> {
@@ -200,7 +310,7 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
       // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
       // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
       const reason: unknown = (this.#config.signal as AbortSignal | undefined)?.reason;
-      this.failed(error, !isTimeoutError(reason));
+      this.failed(error, !this.#countAborts && !isTimeoutError(reason));
       return;
     }
     const status = (error as { response?: { status?: unknown } } | null)?.response?.status;

@@ -68,6 +68,10 @@ export interface FetchGuard<Context> {
    * Without it, every such abort is the caller's.
    */
   readonly callerAborted?: (attempt: FetchAttempt<Context>) => boolean;
+  /** Milliseconds the breaker gives each attempt (see `AdapterOwnOptions.timeout`), or null. */
+  readonly timeout: number | null;
+  /** True when every abort that is not the breaker's own timeout counts as a failure. */
+  readonly countAborts: boolean;
   /** Told, with the attempt's context, when the circuit refused an attempt. */
   readonly refused?: (context: Context | undefined) => void;
 }
@@ -181,7 +185,16 @@ class FetchCall<Context>
   }
 
   send(): Promise<Response> {
-    return this.#send(this.input, this.init);
+    // Called as a plain function, never as a method of this object: a browser's fetch throws
+    // "Illegal invocation" when its `this` is anything but the window (or undefined).
+    const send = this.#send;
+    const timeout = this.#guard.timeout;
+    if (timeout === null) return send(this.input, this.init);
+    // The breaker's own deadline: its abort reason is a TimeoutError, which counts as a failure.
+    const deadline = AbortSignal.timeout(timeout);
+    const own = signalOf(this);
+    const signal = own === null ? deadline : AbortSignal.any([own, deadline]);
+    return send(this.input, { ...this.init, signal });
   }
 
   returned(response: Response): void {
@@ -207,7 +220,7 @@ function abortedByCaller<Context>(
   error: unknown,
 ): boolean | undefined {
   // AbortSignal.timeout() and clients' timeouts reject with a TimeoutError: a failure of the host.
-  if (isTimeoutError(error)) return false;
+  if (guard.countAborts || isTimeoutError(error)) return false;
   const signal = signalOf(attempt);
   if (signal === null || !signal.aborted) return undefined;
   if (isTimeoutError(signal.reason)) return false;

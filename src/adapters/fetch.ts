@@ -62,6 +62,6 @@ export function infuseFetch(options?: InfuseFetchOptions): InfusedFetch {
   if (typeof given !== 'object') invalid('infuseFetch options', 'an object', given);
   const { fetch: inner, ...adapter } = given;
   if (inner !== undefined && typeof inner !== 'function') invalid('fetch', 'a function', inner);
-  const { infuse, key } = resolveAdapter('infuseFetch', adapter as AdapterOptions<FetchRequest>);
-  return guardFetch({ infuse, key, fetch: inner });
+  const settings = resolveAdapter('infuseFetch', adapter as AdapterOptions<FetchRequest>);
+  return guardFetch({ ...settings, fetch: inner });
 }

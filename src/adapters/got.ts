@@ -1,7 +1,7 @@
 // Types only: got is ESM-only, and this module must load (in either build) without it.
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
 import type { Circuit } from '../core/circuit.js';
-import { isCircuitBreakerError } from '../core/errors.js';
+import { findCircuitBreakerError } from '../core/errors.js';
 import { HttpPermit } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
@@ -121,7 +121,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       (error) => {
         const counted = callOf(error.options)?.settle(error);
         // got wraps what a hook throws; the caller gets the breaker's own rejection back.
-        const given = isCircuitBreakerError(error.cause) ? error.cause : error;
+        const given = findCircuitBreakerError(error.cause) ?? error;
         return counted === undefined ? given : counted.then(() => given);
       },
     ],

@@ -103,7 +103,7 @@ const TIMER_SLACK = 2;
  * ```
  */
 export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) => KyExtension {
-  const { infuse, key } = resolveAdapter('infuseKy', options);
+  const { infuse, key, timeout, countAborts } = resolveAdapter('infuseKy', options);
   // ky always calls fetch with a Request (and no headers in init), so key sees that Request.
   const requestKey = key as ((request: FetchRequest) => string) | null;
   return (parent) => {
@@ -123,6 +123,8 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
       infuse,
       key: requestKey,
       fetch: parent.fetch as FetchFunction | undefined,
+      timeout,
+      countAborts,
       callerAborted,
       refused: stopRetries,
     });

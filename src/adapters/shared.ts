@@ -16,17 +16,58 @@ export interface AdapterOwnOptions<Request> {
    * @default the URL's host: hostname and non-default port, lower case, as WHATWG URL writes it
    */
   readonly key?: (request: Request) => string;
+  /**
+   * Milliseconds the breaker gives each attempt. When they pass, the attempt is aborted with a
+   * `TimeoutError` (as `AbortSignal.timeout()` does) and counts as a failure, whatever the
+   * client or SDK above does about timeouts. Not for axios and got, whose own `timeout` options
+   * already count as failures.
+   * @default none: the client's own timeouts apply
+   */
+  readonly timeout?: number;
+  /**
+   * How an abort counts whose reason is not a `TimeoutError`. `false`: the caller gave up, and it
+   * counts as nothing. `true`: it counts as a failure, for SDKs whose timeout calls `abort()`
+   * without a reason (OpenAI, Anthropic), which looks exactly like a caller's abort. An
+   * aborted attempt still gives back its half-open trial permit either way.
+   * @default false
+   */
+  readonly countAborts?: boolean;
+}
+
+/** An adapter's own settings, checked. */
+export interface AdapterSettings<Request> {
+  readonly infuse: Infuse;
+  readonly key: ((request: Request) => string) | null;
+  /** Milliseconds per attempt, or null. */
+  readonly timeout: number | null;
+  readonly countAborts: boolean;
 }
 
 /** Splits adapter options into the Infuse to use and the adapter's own settings. */
 export function resolveAdapter<Request>(
   adapter: string,
   options: AdapterOptions<Request> | undefined,
-): { infuse: Infuse; key: ((request: Request) => string) | null } {
+): AdapterSettings<Request> {
   const given = options ?? {};
   if (typeof given !== 'object') invalid(`${adapter} options`, 'an object', given);
-  const { infuse: existing, key, ...rest } = given as AdapterOptions<Request> & InfuseOptions;
+  const {
+    infuse: existing,
+    key,
+    timeout,
+    countAborts,
+    ...rest
+  } = given as AdapterOptions<Request> & InfuseOptions;
   if (key !== undefined && typeof key !== 'function') invalid('key', 'a function', key);
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER)
+  ) {
+    invalid('timeout', `a number of milliseconds above 0 and at most ${MAX_TIMER}`, timeout);
+  }
+  if (countAborts !== undefined && typeof countAborts !== 'boolean') {
+    invalid('countAborts', 'a boolean', countAborts);
+  }
+  const own = { key: key ?? null, timeout: timeout ?? null, countAborts: countAborts ?? false };
   if (existing !== undefined) {
     if (!(existing instanceof Infuse)) invalid('infuse', 'an Infuse instance', existing);
     const extra = Object.keys(rest);
@@ -36,10 +77,13 @@ export function resolveAdapter<Request>(
           'set those options on the Infuse instance instead',
       );
     }
-    return { infuse: existing, key: key ?? null };
+    return { infuse: existing, ...own };
   }
-  return { infuse: new Infuse(rest), key: key ?? null };
+  return { infuse: new Infuse(rest), ...own };
 }
+
+/** The longest delay a timer takes (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMER = 2_147_483_647;
 
 /**
  * Calls a user's `key(request)` and checks what it returns: every adapter reports a bad key the

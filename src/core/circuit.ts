@@ -1,5 +1,5 @@
 import type { Admission, Command, StoreCircuit, Ticket } from '../stores/store.js';
-import { classify, isAbortError, storeVerdict } from './classify.js';
+import { classify, countsAsNothing, storeVerdict } from './classify.js';
 import { createRejection, type CircuitBreakerError } from './errors.js';
 import type { Emitter } from './events.js';
 import type { ResolvedCircuit } from './options.js';
@@ -251,7 +251,7 @@ export class Circuit {
     input: SettleInput | undefined,
   ): Verdict | Promise<Verdict> {
     const emitter = this.#emitter;
-    const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
+    const aborted = countsAsNothing(threw, input);
     // The default rule needs no Outcome (a throw or a status of 500 or more fails): one is built
     // only for a predicate or a listener that will see it.
     let outcome = this.#custom ? this.#outcome(started, threw, input) : undefined;

@@ -1,4 +1,6 @@
 import type { StoreVerdict } from '../stores/store.js';
+import type { SettleInput } from './circuit.js';
+import { isCircuitBreakerError } from './errors.js';
 import { rethrowLater } from './events.js';
 import type { Classifier } from './options.js';
 import type { Outcome, Verdict } from './types.js';
@@ -10,6 +12,20 @@ export function isAbortError(error: unknown): boolean {
     error !== null &&
     (error as { name?: unknown }).name === 'AbortError'
   );
+}
+
+/**
+ * True when a call that ended this way counts as nothing (the verdict `aborted`): the adapter said
+ * the caller aborted it, or, when it said nothing, the call rejected with an `AbortError`. A
+ * refusal by another circuit (an inner breaker, a guarded client inside a guarded call, an SDK
+ * error that carries one) never counts either, whatever the adapter said: that circuit's host
+ * failed, not necessarily this one's, and counting it would keep this circuit open after the
+ * host recovered.
+ */
+export function countsAsNothing(threw: boolean, input: SettleInput | undefined): boolean {
+  if (!threw) return input?.aborted === true;
+  const error = input?.error;
+  return (input?.aborted ?? isAbortError(error)) || isCircuitBreakerError(error);
 }
 
 /**

@@ -7,7 +7,7 @@ const brand = Symbol.for('infuse-breaker.CircuitBreakerError');
  * every trial permit taken. The guarded function never ran.
  *
  * `instanceof CircuitBreakerError` works across copies of the package (ESM and CommonJS loaded side
- * by side); {@link isCircuitBreakerError} does the same as a function.
+ * by side); {@link isCircuitBreakerError} also finds it inside the errors SDKs wrap it in.
  *
  * Rejections are cheap: by default no stack trace is captured (a trace costs more than a whole
  * guarded call); the message names the circuit, its state and when to retry. Set the `stackTraces`
@@ -41,8 +41,9 @@ export class CircuitBreakerError extends Error {
     this.retryAfter = retryAfter;
   }
 
+  // The brand alone: `instanceof` means the error itself, not an error that carries one.
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return isCircuitBreakerError(value);
+    return typeof value === 'object' && value !== null && brand in value;
   }
 }
 
@@ -66,9 +67,74 @@ function describe(
   return `Circuit "${key}" is open; a trial call may go in ${Math.ceil(retryAfter)} ms`;
 }
 
-/** True when `value` is a {@link CircuitBreakerError} from any copy of this package. */
-export function isCircuitBreakerError(value: unknown): value is CircuitBreakerError {
-  return typeof value === 'object' && value !== null && brand in value;
+/**
+ * True when `value` is a {@link CircuitBreakerError} from any copy of this package, or an error
+ * that carries one: SDKs and clients wrap the rejection of the fetch or dispatcher they were
+ * given (fetch's `TypeError` and OpenAI's `APIConnectionError` keep it as `cause`, Octokit's
+ * `RequestError` as `cause`, Stripe's `StripeConnectionError` as `detail`). Use
+ * {@link findCircuitBreakerError} to get the breaker's error itself.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await openai.chat.completions.create(request);
+ * } catch (error) {
+ *   if (isCircuitBreakerError(error)) return fallback(); // the API's circuit is open
+ *   throw error;
+ * }
+ * ```
+ */
+export function isCircuitBreakerError(value: unknown): boolean {
+  return findCircuitBreakerError(value) !== undefined;
+}
+
+/**
+ * Where wrappers keep the error they wrap: `cause` (the standard), `detail` (Stripe),
+ * `originalError` and `error` (several SDKs and GraphQL clients).
+ */
+const WRAPPED = ['cause', 'detail', 'originalError', 'error'] as const;
+
+/** How deep a chain of wrappers is followed; also what ends a chain that loops. */
+const DEPTH = 8;
+
+/**
+ * The {@link CircuitBreakerError} `value` is or carries (see {@link isCircuitBreakerError}), or
+ * undefined. Follows `cause`, `detail`, `originalError`, `error` and an `AggregateError`'s
+ * `errors`, at most eight wrappers deep.
+ *
+ * @example
+ * ```ts
+ * const refusal = findCircuitBreakerError(error);
+ * if (refusal !== undefined) console.log(`${refusal.key} is ${refusal.state}; retry in ${refusal.retryAfter} ms`);
+ * ```
+ */
+export function findCircuitBreakerError(value: unknown): CircuitBreakerError | undefined {
+  return find(value, DEPTH);
+}
+
+function find(value: unknown, depth: number): CircuitBreakerError | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (brand in value) return value as unknown as CircuitBreakerError;
+  if (depth === 0) return undefined;
+  for (const field of WRAPPED) {
+    // A getter that throws (a hostile or lazy wrapper) is no reason to throw here.
+    let inner: unknown;
+    try {
+      inner = (value as Record<string, unknown>)[field];
+    } catch {
+      continue;
+    }
+    const found = find(inner, depth - 1);
+    if (found !== undefined) return found;
+  }
+  const { errors } = value as { errors?: unknown };
+  if (Array.isArray(errors)) {
+    for (const inner of errors) {
+      const found = find(inner, depth - 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { infuseAxios, type InfuseAxiosOptions } from '../../src/adapters/axios.js';
 import { CircuitBreakerError, Infuse } from '../../src/index.js';
 import {
@@ -18,6 +18,11 @@ import {
 
 type RetryOrder = 'before' | 'after';
 
+/** The two forms: `infuseAxios(instance, options)`, and the card's request interceptor. */
+type Form = 'instance' | 'interceptor';
+const FORMS: Form[] = ['instance', 'interceptor'];
+let form: Form = 'instance';
+
 /** An axios instance with the breaker, and axios-retry registered before or after it. */
 function client(
   options: InfuseAxiosOptions,
@@ -26,12 +31,26 @@ function client(
 ): { api: AxiosInstance; infuse: Infuse; detach: () => void } {
   const api = axios.create(config);
   if (retry?.order === 'before') axiosRetry(api, { retries: retry.retries });
-  const handle = infuseAxios(api, options);
+  let infuse: Infuse;
+  let detach: () => void;
+  if (form === 'instance') {
+    const handle = infuseAxios(api, options);
+    infuse = handle.infuse;
+    detach = () => handle.detach();
+  } else {
+    const interceptor = infuseAxios(options);
+    const id = api.interceptors.request.use(interceptor);
+    infuse = interceptor.infuse;
+    detach = () => api.interceptors.request.eject(id);
+  }
   if (retry?.order === 'after') axiosRetry(api, { retries: retry.retries });
-  return { api, infuse: handle.infuse, detach: () => handle.detach() };
+  return { api, infuse, detach };
 }
 
-describe('infuseAxios against a real upstream', () => {
+describe.each(FORMS)('infuseAxios (%s form) against a real upstream', (given) => {
+  beforeAll(() => {
+    form = given;
+  });
   const net = useServers();
 
   it.each(['before', 'after'] as const)(
@@ -205,15 +224,23 @@ describe('infuseAxios against a real upstream', () => {
     expect(net.up.hits).toBe(seen);
   });
 
-  it('detach() gives the instance its adapter back', async () => {
+  it('detach() (or ejecting the interceptor) leaves the instance unguarded', async () => {
     const api = axios.create();
     const original = api.defaults.adapter;
-    const handle = infuseAxios(api, { failMax: 1 });
-    expect(api.defaults.adapter).not.toBe(original);
-    await handle.infuse.circuit(net.up.host).open();
-    await expect(api.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
-    handle.detach();
+    const { infuse, detach } = (() => {
+      if (form === 'instance') {
+        const handle = infuseAxios(api, { failMax: 1 });
+        return { infuse: handle.infuse, detach: () => handle.detach() };
+      }
+      const interceptor = infuseAxios({ failMax: 1 });
+      const id = api.interceptors.request.use(interceptor);
+      return { infuse: interceptor.infuse, detach: () => api.interceptors.request.eject(id) };
+    })();
+    // The instance's defaults are not touched: axios.create() copies them, guards included.
     expect(api.defaults.adapter).toBe(original);
+    await infuse.circuit(net.up.host).open();
+    await expect(api.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+    detach();
     await expect(api.get(`${net.up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
     await expect(api.get(`${net.up.origin}/ok`, { adapter: 'http' })).resolves.toMatchObject({
       status: 200,
@@ -221,7 +248,10 @@ describe('infuseAxios against a real upstream', () => {
   });
 });
 
-describe('infuseAxios response shapes (msw)', () => {
+describe.each(FORMS)('infuseAxios (%s form) response shapes (msw)', (given) => {
+  beforeAll(() => {
+    form = given;
+  });
   useMsw('error');
 
   it.each(['before', 'after'] as const)(
@@ -309,12 +339,85 @@ describe('infuseAxios response shapes (msw)', () => {
   });
 });
 
+describe('infuseAxios: two breakers, the default export', () => {
+  const net = useServers();
+
+  it('two breakers on one instance count each attempt once, in one of them', async () => {
+    const api = axios.create();
+    const first = infuseAxios(api, { failMax: 2 });
+    const second = infuseAxios({ failMax: 2 });
+    api.interceptors.request.use(second);
+    const counted = [record(first.infuse), record(second.infuse)];
+    await expect(api.get(`${net.up.origin}/status/503`)).rejects.toBeInstanceOf(AxiosError);
+    await expect(api.get(`${net.up.origin}/status/503`)).rejects.toBeInstanceOf(AxiosError);
+    const verdicts = counted.map((recording) => recording.verdicts());
+    expect(verdicts.flat()).toEqual(['failure', 'failure']);
+    // The one that counted has opened; the other never saw a refusal as a failure.
+    const seen = net.up.hits;
+    await expect(api.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+    expect(net.up.hits).toBe(seen);
+  });
+
+  it('a refusal of an inner breaker never counts as a failure of an outer circuit', async () => {
+    const api = axios.create();
+    const inner = infuseAxios(api, { failMax: 1 });
+    await inner.infuse.circuit(net.up.host).open();
+    const outer = new Infuse({ failMax: 1 });
+    const circuit = outer.circuit('checkout');
+    for (let i = 0; i < 3; i++) {
+      await expect(circuit.call(() => api.get(`${net.up.origin}/ok`))).rejects.toBeInstanceOf(
+        CircuitBreakerError,
+      );
+    }
+    expect(circuit.state).toBe('closed');
+    expect(circuit.failCounter).toBe(0);
+  });
+
+  it('guarding the default export guards its own requests, not the instances created from it', async () => {
+    const handle = infuseAxios(axios, { failMax: 1 });
+    try {
+      await handle.infuse.circuit(net.up.host).open();
+      await expect(axios.get(`${net.up.origin}/ok`)).rejects.toBeInstanceOf(CircuitBreakerError);
+      await expect(axios.create().get(`${net.up.origin}/ok`)).resolves.toMatchObject({
+        status: 200,
+      });
+    } finally {
+      handle.detach();
+    }
+    await expect(axios.get(`${net.up.origin}/ok`)).resolves.toMatchObject({ status: 200 });
+  });
+});
+
 describe('infuseAxios options', () => {
   it('rejects what is not an axios instance, naming it', () => {
-    expect(() => infuseAxios({} as unknown as AxiosInstance)).toThrow(
+    expect(() => infuseAxios({ defaults: {} } as unknown as AxiosInstance)).toThrow(
+      /infuseAxios instance.*axios instance/,
+    );
+    expect(() => infuseAxios((() => undefined) as unknown as AxiosInstance)).toThrow(
       /infuseAxios instance.*axios instance/,
     );
     expect(() => infuseAxios(null as unknown as AxiosInstance)).toThrow(TypeError);
+    expect(() => infuseAxios({ faiMax: 2 } as unknown as InfuseAxiosOptions)).toThrow(/faiMax/);
+  });
+
+  it('has no timeout option of its own, and says which one to use', () => {
+    expect(() => infuseAxios({ timeout: 100 })).toThrow(/axios' own `timeout`/);
+  });
+
+  it('an interceptor registered for responses fails the request, naming the right form', async () => {
+    const api = axios.create();
+    api.interceptors.response.use(infuseAxios() as never);
+    await expect(
+      api.get(`${MOCK}/ok`, {
+        adapter: async (config) => ({
+          config,
+          status: 200,
+          statusText: 'OK',
+          headers: {},
+          data: 'ok',
+        }),
+      }),
+    ).rejects.toThrow(/interceptors\.request\.use\(\), not interceptors\.response\.use\(\)/);
   });
 
   it('rejects bad options with a TypeError naming them', () => {

@@ -10,6 +10,7 @@ export default defineConfig([
       ky: 'src/adapters/ky.ts',
       axios: 'src/adapters/axios.ts',
       got: 'src/adapters/got.ts',
+      undici: 'src/adapters/undici.ts',
       redis: 'src/redis/index.ts',
     },
     format: ['esm', 'cjs'],

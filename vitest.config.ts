@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^infuse-breaker$/, replacement: src('index.ts') },
       { find: /^infuse-breaker\/(prometheus|opentelemetry)$/, replacement: src('metrics/$1.ts') },
-      { find: /^infuse-breaker\/(axios|ky|got|fetch)$/, replacement: src('adapters/$1.ts') },
+      { find: /^infuse-breaker\/(axios|ky|got|fetch|undici)$/, replacement: src('adapters/$1.ts') },
       { find: /^infuse-breaker\/redis$/, replacement: src('redis/index.ts') },
     ],
   },

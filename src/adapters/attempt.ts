@@ -17,6 +17,8 @@ export class HttpPermit extends CallPermit implements SettleInput {
   declare status?: number;
   declare error?: unknown;
   declare aborted?: boolean;
+  /** The response's `Retry-After` header, for a status of 400 or more that carried one. */
+  declare retryAfter?: string;
   readonly #method: string | undefined;
   #href: string | undefined;
   #shown = false;
@@ -43,9 +45,15 @@ export class HttpPermit extends CallPermit implements SettleInput {
     return this.#href;
   }
 
-  /** Records a response. */
-  responded(status: number): void {
+  /**
+   * Records a response; `retryAfter` is its raw `Retry-After` header, kept for a status of 400
+   * or more (the core decides what it means).
+   */
+  responded(status: number, retryAfter?: string | null): void {
     this.status = status;
+    if (retryAfter !== undefined && retryAfter !== null && status >= 400) {
+      this.retryAfter = retryAfter;
+    }
   }
 
   /** Records an attempt that ended without a response; `aborted` is the adapter's judgement. */

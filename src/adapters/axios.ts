@@ -302,7 +302,7 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
   }
 
   returned(response: AxiosResponse): void {
-    this.responded(response.status);
+    this.responded(response.status, retryAfterOf(response));
   }
 
   threw(error: unknown): void {
@@ -313,10 +313,18 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
       this.failed(error, !this.#countAborts && !isTimeoutError(reason));
       return;
     }
-    const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
-    if (typeof status === 'number') this.responded(status);
+    const response = (error as { response?: AxiosResponse } | null)?.response;
+    if (typeof response?.status === 'number')
+      this.responded(response.status, retryAfterOf(response));
     else this.failed(error);
   }
+}
+
+/** The raw `Retry-After` of a response of 400 or more, when it has one. */
+function retryAfterOf(response: AxiosResponse): string | undefined {
+  if (response.status < 400) return undefined;
+  const value: unknown = (response.headers as Record<string, unknown> | undefined)?.['retry-after'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;

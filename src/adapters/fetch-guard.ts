@@ -198,7 +198,8 @@ class FetchCall<Context>
   }
 
   returned(response: Response): void {
-    this.responded(response.status);
+    const { status } = response;
+    this.responded(status, status >= 400 ? response.headers.get('retry-after') : null);
   }
 
   threw(error: unknown): void {
@@ -263,7 +264,8 @@ function headerValue(headers: HeadersInit, name: string): string | null {
   return null;
 }
 
-function parseBypassHeader(value: string): boolean {
+/** The value of the bypass header, read: `1`/`true` or `0`/`false`; anything else is refused. */
+export function parseBypassHeader(value: string): boolean {
   const normalized = value.trim().toLowerCase();
   if (normalized === '1' || normalized === 'true') return true;
   if (normalized === '0' || normalized === 'false') return false;

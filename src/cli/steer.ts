@@ -9,6 +9,7 @@ import { isPattern } from '../redis/pattern.js';
 import { CONNECTION_OPTIONS, openFleet } from './connect.js';
 import { jsonCircuit } from './format.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
+import { suggestionLine } from './suggest.js';
 
 /** Exit status when the key is unknown or the pattern matches nothing. */
 export const EXIT_NOT_FOUND = 3;
@@ -130,6 +131,12 @@ async function steer(steering: Steering, values: Values, target: string, io: Io)
         if (!pattern) {
           io.stderr.write(
             `infuse-breaker: Redis holds no circuit ${JSON.stringify(key)} under prefix "${admin.prefix}" (no process has used it, or it expired); nothing was changed. Check the key and --prefix, or pass --create.\n`,
+          );
+          io.stderr.write(
+            suggestionLine(
+              key,
+              (await admin.list()).map((known) => known.key),
+            ),
           );
           return EXIT_NOT_FOUND;
         }

@@ -73,7 +73,9 @@ export interface InfuseOptions extends CircuitOptions {
   /**
    * Per-key overrides. An exact key beats a `*.suffix` pattern, a longer pattern beats a shorter
    * one, and anything unset falls back to the top-level options. `*.example.com` matches every key
-   * that ends in `.example.com`, at any depth, but not `example.com` itself.
+   * that ends in `.example.com`, at any depth, but not `example.com` itself. An entry that names a
+   * host applies to that host on any port (`'127.0.0.1'` to `127.0.0.1:8080`, `'*.example.com'`
+   * to `api.example.com:8443`), unless an entry names the port too (`'127.0.0.1:8080'`).
    * @example { 'api.example.com': { failMax: 10 }, '*.internal.example': { resetTimeout: 5_000 } }
    */
   readonly circuits?: Readonly<Record<string, CircuitOptions>>;
@@ -192,14 +194,41 @@ export function normalizeOptions(options: InfuseOptions | undefined): Normalized
   return { base, exact, patterns, store, maxCircuits, stackTraces };
 }
 
-/** The resolved options for `key`: exact key, then the longest matching pattern, then the base. */
+/**
+ * The resolved options for `key`: exact key, then the longest matching pattern, then the base.
+ * A key with a port (`host:8080`, as the HTTP adapters key) is looked up as written first, then
+ * by its hostname alone: an entry that names a host applies to it on any port, unless an entry
+ * names the port too.
+ */
 export function optionsFor(options: NormalizedOptions, key: string): ResolvedCircuit {
+  const hostname = withoutPort(key);
+  return (
+    (hostname === key
+      ? lookup(options, key)
+      : (lookup(options, key) ?? lookup(options, hostname))) ?? options.base
+  );
+}
+
+function lookup(options: NormalizedOptions, key: string): ResolvedCircuit | undefined {
   const exact = options.exact.get(key);
   if (exact !== undefined) return exact;
   for (const [suffix, circuit] of options.patterns) {
     if (key.endsWith(suffix) && key.length > suffix.length) return circuit;
   }
-  return options.base;
+  return undefined;
+}
+
+/** `host` of a `host:port` key (`[::1]:8080` gives `[::1]`); any other key as it is. */
+function withoutPort(key: string): string {
+  const colon = key.lastIndexOf(':');
+  if (colon <= 0 || colon === key.length - 1) return key;
+  for (let at = colon + 1; at < key.length; at++) {
+    const code = key.charCodeAt(at);
+    if (code < 0x30 || code > 0x39) return key;
+  }
+  const host = key.slice(0, colon);
+  // An IPv6 address without brackets has colons of its own and no port.
+  return host.includes(':') && !host.endsWith(']') ? key : host;
 }
 
 function resolve(

@@ -102,11 +102,11 @@ const TIMER_SLACK = 2;
  * await api.get('https://api.example.com/health', { headers: { 'x-infuse-bypass': '1' } });
  * ```
  */
-export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) => KyExtension {
+export function infuseKy(options?: InfuseKyOptions): InfuseKyExtend {
   const { infuse, key, timeout, countAborts } = resolveAdapter('infuseKy', options);
   // ky always calls fetch with a Request (and no headers in init), so key sees that Request.
   const requestKey = key as ((request: FetchRequest) => string) | null;
-  return (parent) => {
+  const extend = (parent: KyParentOptions): KyExtension => {
     const fallbackTimeout = parent.timeout ?? KY_TIMEOUT;
     /**
      * True when the caller aborted the attempt; false when ky did, on its timeout: ky aborts the
@@ -139,7 +139,39 @@ export function infuseKy(options?: InfuseKyOptions): (parent: KyParentOptions) =
     if (retry !== undefined) extension.retry = retry;
     return extension;
   };
+  return Object.defineProperties<InfuseKyExtend>(extend, MISPLACED);
 }
+
+/**
+ * What {@link infuseKy} returns: the function `ky.extend()` calls with the parent's options. It
+ * also refuses to be used as `hooks` (see {@link MISPLACED}).
+ */
+export type InfuseKyExtend = (parent: KyParentOptions) => KyExtension;
+
+/**
+ * ky takes a function given as `hooks` without a word and reads its hook lists from it on every
+ * request; hooks cannot replace ky's fetch, which is where the breaker works. So the function
+ * infuseKy() returns carries hook lists whose `beforeRequest` fails every request with a
+ * TypeError that names the form to use: a breaker in the wrong place is never silently off.
+ * Not enumerable: `ky.extend(infuseKy())` never sees them.
+ */
+const MISPLACED: PropertyDescriptorMap = {
+  beforeRequest: {
+    value: [
+      (_request: unknown, options: KyFetchThis | undefined) => {
+        // At once: ky 1 would otherwise retry this mistake with its delays.
+        stopRetries(options);
+        throw new TypeError(
+          'infuse-breaker: infuseKy(options) is not a set of hooks and guards nothing there; ' +
+            'write ky.extend(infuseKy(options)) instead of ky.extend({ hooks: infuseKy(options) })',
+        );
+      },
+    ],
+  },
+  beforeRetry: { value: [] },
+  afterResponse: { value: [] },
+  beforeError: { value: [] },
+};
 
 /**
  * Ends a call whose attempt the circuit refused, whatever its retry options say. ky normalises

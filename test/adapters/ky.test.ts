@@ -55,6 +55,15 @@ for (const client of clients) {
       return { infuse, api: parent.extend(infuseKy({ infuse })), recording: record(infuse) };
     }
 
+    it('infuseKy() given as hooks fails every request at once, naming the form to use', async () => {
+      const api = base.extend({ hooks: infuseKy({ failMax: 2 }) as never });
+      const seen = net.up.hits;
+      await expect(api.get(`${net.up.origin}/ok`)).rejects.toThrow(
+        /write ky\.extend\(infuseKy\(options\)\) instead of ky\.extend\(\{ hooks: infuseKy\(options\) \}\)/,
+      );
+      expect(net.up.hits).toBe(seen);
+    });
+
     it('rejects with CircuitBreakerError before sending once open, at once, and never retries it', async () => {
       const { infuse, api, recording } = setup({ failMax: 1 });
       const { origin, host } = net.up;

@@ -1,0 +1,48 @@
+// The page the browser test loads, bundled by esbuild from the package's ESM build (dist/): the
+// adapters as a browser app imports them. Each client gets its own Infuse (failMax 2, a short
+// resetTimeout) so that the test drives one circuit per client.
+import axios from 'axios';
+import ky from 'ky';
+import { Infuse, findCircuitBreakerError } from '../../dist/index.js';
+import { infuseAxios } from '../../dist/axios.js';
+import { infuseFetch } from '../../dist/fetch.js';
+import { infuseKy } from '../../dist/ky.js';
+
+const options = { failMax: 2, resetTimeout: 300 };
+const breakers = {
+  fetch: new Infuse(options),
+  ky: new Infuse(options),
+  axios: new Infuse(options),
+  'axios interceptor': new Infuse(options),
+};
+
+const guardedFetch = infuseFetch({ infuse: breakers.fetch });
+const api = ky.extend(infuseKy({ infuse: breakers.ky }));
+const instance = axios.create();
+infuseAxios(instance, { infuse: breakers.axios });
+const intercepted = axios.create();
+intercepted.interceptors.request.use(infuseAxios({ infuse: breakers['axios interceptor'] }));
+
+type Client = keyof typeof breakers;
+
+/** What one call through a client gave: a status, or the breaker's refusal, or another error. */
+async function call(client: Client, path: string): Promise<unknown> {
+  try {
+    if (client === 'fetch') return { status: (await guardedFetch(path)).status };
+    if (client === 'ky')
+      return { status: (await api.get(path, { retry: 0, throwHttpErrors: false })).status };
+    const target = client === 'axios' ? instance : intercepted;
+    return { status: (await target.get(path, { validateStatus: () => true })).status };
+  } catch (error) {
+    const refusal = findCircuitBreakerError(error);
+    if (refusal !== undefined) return { refused: refusal.key, state: refusal.state };
+    return { error: String(error) };
+  }
+}
+
+/** The circuits one client's Infuse holds: key and state. */
+function circuits(client: Client): { key: string; state: string }[] {
+  return breakers[client].snapshot().map(({ key, state }) => ({ key, state }));
+}
+
+Object.assign(globalThis, { call, circuits });

@@ -47,7 +47,7 @@ if (executablePath === null) {
 async function bundlePage(): Promise<string> {
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   const result = await build({
-    entryPoints: [`${ROOT}test/browser/page.ts`],
+    entryPoints: [`${ROOT}test/browser/page.js`],
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -3,10 +3,12 @@
 // resetTimeout) so that the test drives one circuit per client.
 import axios from 'axios';
 import ky from 'ky';
-import { Infuse, findCircuitBreakerError } from '../../dist/index.js';
-import { infuseAxios } from '../../dist/axios.js';
-import { infuseFetch } from '../../dist/fetch.js';
-import { infuseKy } from '../../dist/ky.js';
+// By the package's own name, as an app imports it: esbuild resolves it through package.json's
+// `exports` to dist/ (`npm run build`).
+import { Infuse, findCircuitBreakerError } from 'infuse-breaker';
+import { infuseAxios } from 'infuse-breaker/axios';
+import { infuseFetch } from 'infuse-breaker/fetch';
+import { infuseKy } from 'infuse-breaker/ky';
 
 const options = { failMax: 2, resetTimeout: 300 };
 const breakers = {
@@ -23,10 +25,8 @@ infuseAxios(instance, { infuse: breakers.axios });
 const intercepted = axios.create();
 intercepted.interceptors.request.use(infuseAxios({ infuse: breakers['axios interceptor'] }));
 
-type Client = keyof typeof breakers;
-
 /** What one call through a client gave: a status, or the breaker's refusal, or another error. */
-async function call(client: Client, path: string): Promise<unknown> {
+async function call(client, path) {
   try {
     if (client === 'fetch') return { status: (await guardedFetch(path)).status };
     if (client === 'ky')
@@ -41,7 +41,7 @@ async function call(client: Client, path: string): Promise<unknown> {
 }
 
 /** The circuits one client's Infuse holds: key and state. */
-function circuits(client: Client): { key: string; state: string }[] {
+function circuits(client) {
   return breakers[client].snapshot().map(({ key, state }) => ({ key, state }));
 }
 

@@ -68,6 +68,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
         key === null ? (hosts.of(href) ?? url.host) : customKey(key, options),
       );
       call = new GotCall(circuit, options.method, href, isStream);
+      skipDelayWhenOpen(options, circuit);
       // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
       if (!isStream) late = call.begin();
     } catch (error) {
@@ -127,6 +128,30 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     ],
   };
   return { handlers: [handler], hooks };
+}
+
+/**
+ * got waits its retry delay before `beforeRetry`, where the circuit is asked for the next
+ * attempt: once the circuit has opened, that wait only delays the refusal (by seconds with got's
+ * backoff). So the call's `calculateDelay` (its own copy of the options) is wrapped: while the
+ * circuit would refuse, a retry got decided on waits 1 ms, and the caller gets the refusal then.
+ */
+function skipDelayWhenOpen(options: Options, circuit: Circuit): void {
+  const retry = options.retry as { calculateDelay: (state: RetryState) => number };
+  const inner = retry.calculateDelay;
+  retry.calculateDelay = (state) => {
+    const delay = inner(state);
+    return delay > 1 && refuses(circuit) ? 1 : delay;
+  };
+}
+
+/** What got hands `calculateDelay`, as far as the wrapper passes it on. */
+type RetryState = Parameters<NonNullable<Options['retry']['calculateDelay']>>[0];
+
+/** True when the circuit would refuse a call now: open with time to wait, or forced open. */
+function refuses(circuit: Circuit): boolean {
+  const { state, forced, retryAfter } = circuit.snapshot();
+  return forced === 'forced-open' || (forced === null && state === 'open' && retryAfter > 0);
 }
 
 /** The part of got's stream that a watcher needs. */

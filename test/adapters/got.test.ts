@@ -73,6 +73,29 @@ for (const { major, skip, load } of majors) {
         expect(events.verdicts()).toEqual(['failure', 'failure', 'reject']);
       });
 
+      it('the refusal comes without waiting the retry delay once the circuit is open', async () => {
+        // A 10 s delay before every retry: only the first would be waited if the circuit did not
+        // cut the wait short once it opened.
+        const delays: number[] = [];
+        const { client: api } = client(
+          { failMax: 1 },
+          {
+            retry: {
+              limit: 2,
+              calculateDelay: ({ computedValue }) => {
+                delays.push(computedValue);
+                return computedValue === 0 ? 0 : 10_000;
+              },
+            },
+          },
+        );
+        const started = Date.now();
+        const error = await rejectionOf(api(`${net.up.origin}/status/503`));
+        expect(error).toBeInstanceOf(CircuitBreakerError);
+        expect(delays.length).toBeGreaterThan(0);
+        expect(Date.now() - started).toBeLessThan(5_000);
+      });
+
       it('a request aborted by its caller counts as nothing and gives back its half-open permit', async () => {
         const { client: api, infuse, events } = client({ failMax: 1 });
         const circuit = infuse.circuit(net.up.host);

@@ -1,0 +1,213 @@
+// What each adapter adds per request around a stub transport: no sockets, no server, requests
+// sent one after the other, the with and without subjects interleaved round after round in one
+// process (bench/harness.ts), so that a microsecond is resolved. Run by `npm run bench:http`
+// before the socket comparison, or alone: `npx tsx bench/stub.ts`.
+//
+// Each client keeps all of its own work (ky builds a Request, axios merges its config and runs its
+// interceptors, got builds its Options, undici's request() builds its handler and body stream);
+// only the transport is a stub that answers 200 at once: fetch and ky get a fetch that resolves a
+// Response made once, axios an adapter, got a handler after the breaker's, undici a dispatcher.
+import { fileURLToPath } from 'node:url';
+import { machine } from './harness.js';
+
+const URL_ = 'http://api.example.test/users/1';
+
+/** One client or form: the same request sent without and with the adapter. */
+interface Pair {
+  readonly name: string;
+  readonly without: () => Promise<unknown>;
+  readonly with: () => Promise<unknown>;
+}
+
+async function pairs(): Promise<Pair[]> {
+  const { default: axios } = await import('axios');
+  const { default: got } = await import('got');
+  const { default: ky } = await import('ky');
+  const undici = await import('undici');
+  const { infuseAxios } = await import('../src/adapters/axios.js');
+  const { infuseFetch } = await import('../src/adapters/fetch.js');
+  const { infuseGot } = await import('../src/adapters/got.js');
+  const { infuseKy } = await import('../src/adapters/ky.js');
+  const { infuseUndici } = await import('../src/adapters/undici.js');
+
+  // A Response is never read here, so one serves every request.
+  const response = new Response('ok', { status: 200 });
+  const stubFetch = (): Promise<Response> => Promise.resolve(response);
+
+  const stubAdapter = (config: unknown) =>
+    Promise.resolve({
+      data: 'ok',
+      status: 200,
+      statusText: 'OK',
+      headers: {},
+      config,
+      request: {},
+    });
+  const plainAxios = axios.create({ adapter: stubAdapter as never });
+  const instanceAxios = axios.create({ adapter: stubAdapter as never });
+  infuseAxios(instanceAxios);
+  const interceptedAxios = axios.create({ adapter: stubAdapter as never });
+  interceptedAxios.interceptors.request.use(infuseAxios());
+
+  // got's handler type is generic in what it resolves; the stub resolves what got's own would.
+  const gotStub = (() => Promise.resolve({ statusCode: 200, body: 'ok' })) as never;
+  const stubGot = got.extend({
+    handlers: [gotStub],
+  });
+  const guardedGot = got.extend(infuseGot(), {
+    handlers: [gotStub],
+  });
+
+  const plainKy = ky.create({ fetch: stubFetch, retry: 0 });
+  const guardedKy = plainKy.extend(infuseKy());
+
+  const stubDispatcher = stubDispatcherOf(undici.Dispatcher);
+  const guardedDispatcher = stubDispatcher.compose(infuseUndici());
+  const undiciRequest = async (dispatcher: unknown) => {
+    const { body } = await undici.request(URL_, { dispatcher: dispatcher as never });
+    await body.dump();
+  };
+
+  const guardedFetch = infuseFetch({ fetch: stubFetch });
+  return [
+    { name: 'fetch', without: () => stubFetch(), with: () => guardedFetch(URL_) },
+    { name: 'ky', without: () => plainKy.get(URL_), with: () => guardedKy.get(URL_) },
+    {
+      name: 'axios (instance)',
+      without: () => plainAxios.get(URL_),
+      with: () => instanceAxios.get(URL_),
+    },
+    {
+      name: 'axios (interceptor)',
+      without: () => plainAxios.get(URL_),
+      with: () => interceptedAxios.get(URL_),
+    },
+    { name: 'got', without: () => stubGot(URL_), with: () => guardedGot(URL_) },
+    {
+      name: 'undici request()',
+      without: () => undiciRequest(stubDispatcher),
+      with: () => undiciRequest(guardedDispatcher),
+    },
+  ];
+}
+
+/** A dispatcher that answers 200 with an empty body at once, to either handler interface. */
+function stubDispatcherOf(Base: typeof import('undici').Dispatcher) {
+  class Stub extends Base {
+    override dispatch(_options: unknown, handler: Record<string, (...args: unknown[]) => unknown>) {
+      const controller = {
+        aborted: false,
+        paused: false,
+        reason: null,
+        abort() {},
+        pause() {},
+        resume() {},
+      };
+      queueMicrotask(() => {
+        if (typeof handler.onRequestStart === 'function') {
+          handler.onRequestStart(controller, {});
+          handler.onResponseStart?.(controller, 200, {}, 'OK');
+          handler.onResponseEnd?.(controller, {});
+        } else {
+          handler.onConnect?.(() => {});
+          handler.onHeaders?.(200, [], () => {}, 'OK');
+          handler.onComplete?.([]);
+        }
+      });
+      return true;
+    }
+    override close(): Promise<void> {
+      return Promise.resolve();
+    }
+    override destroy(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  return new Stub();
+}
+
+async function sequential(n: number, send: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await send();
+  return Number(process.hrtime.bigint() - start) / n;
+}
+
+/** What one pair measured: per round, ns per request without, with, and their difference. */
+interface Measured {
+  readonly name: string;
+  readonly without: number[];
+  readonly with: number[];
+  readonly added: number[];
+}
+
+/**
+ * Measures every pair and returns a Markdown table. Within a round each pair runs its two
+ * subjects back to back (which goes first alternates), so that the difference of one round
+ * compares the same moment of a shared machine; the table gives medians over rounds. A round of
+ * a subject lasts about `slice` ms, whatever the client costs.
+ */
+export async function stubTable({
+  rounds = 30,
+  warmup = 10,
+  slice = 40,
+}: { rounds?: number; warmup?: number; slice?: number } = {}): Promise<string> {
+  const all = await pairs();
+  // Requests per slice, from a first timing of each client.
+  const sizes = new Map<string, number>();
+  for (const pair of all) {
+    const perRequest = await sequential(200, pair.without);
+    sizes.set(pair.name, Math.max(200, Math.round((slice * 1e6) / perRequest)));
+  }
+  const measured: Measured[] = all.map(({ name }) => ({ name, without: [], with: [], added: [] }));
+  for (let round = 0; round < warmup + rounds; round++) {
+    for (const [index, pair] of all.entries()) {
+      const n = sizes.get(pair.name)!;
+      let without: number;
+      let withAdapter: number;
+      if (round % 2 === 0) {
+        without = await sequential(n, pair.without);
+        withAdapter = await sequential(n, pair.with);
+      } else {
+        withAdapter = await sequential(n, pair.with);
+        without = await sequential(n, pair.without);
+      }
+      if (round < warmup) continue;
+      const row = measured[index]!;
+      row.without.push(without);
+      row.with.push(withAdapter);
+      row.added.push(withAdapter - without);
+    }
+  }
+  const us = (ns: number) => (ns / 1000).toFixed(2);
+  const rows = measured.map((row) => {
+    const added = sorted(row.added);
+    return (
+      `| ${row.name} | ${us(median(row.without))} | ${us(median(row.with))} | ` +
+      `${us(median(row.added))} | ${us(at(added, 0.25))} to ${us(at(added, 0.75))} |`
+    );
+  });
+  return [
+    `stub transport: sequential requests, ${warmup} warm-up + ${rounds} measured rounds of about ${slice} ms per subject, with and without back to back`,
+    '',
+    '| client / form | without (µs/request) | with | added (µs), median of rounds | added, quartiles |',
+    '|---|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+function sorted(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+function at(values: readonly number[], p: number): number {
+  return values[Math.min(values.length - 1, Math.floor((values.length - 1) * p))] ?? NaN;
+}
+
+function median(values: readonly number[]): number {
+  return at(sorted(values), 0.5);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(`machine: ${machine()}\n`);
+  console.log(await stubTable());
+}

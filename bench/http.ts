@@ -1,9 +1,13 @@
-// npm run bench:http — requests per second through axios, ky, got and fetch, each with and without
-// the infuse-breaker adapter, against a local keep-alive HTTP server with 64 requests in flight,
-// in one run.
+// npm run bench:http — what each adapter adds per request, two ways, in one run:
+//
+// 1. around a stub transport (bench/stub.ts): no sockets, sequential, interleaved, in CPU time;
+// 2. over real sockets: requests per second and process CPU per request through axios (instance
+//    and interceptor forms), ky, got, fetch and undici, each with and without the adapter,
+//    against a local keep-alive HTTP server with 64 requests in flight.
 //
 //   npm run bench:http -- [--pairs 10] [--warmup 15] [--rounds 5] [--duration 1000]
-//                         [--inflight 64] [--clients axios,ky,got,fetch] [--no-control]
+//                         [--inflight 64] [--clients axios,axios-interceptor,ky,got,fetch,undici]
+//                         [--no-control] [--no-stub] [--stub-only]
 //
 // Why two processes at once. On the shared virtual machines this runs on, a client's throughput
 // moves by a factor of two from one quarter-second to the next, whatever the client does, which
@@ -31,8 +35,9 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machine } from './harness.js';
+import { stubTable } from './stub.js';
 
-const CLIENTS = ['axios', 'ky', 'got', 'fetch'] as const;
+const CLIENTS = ['axios', 'axios-interceptor', 'ky', 'got', 'fetch', 'undici'] as const;
 type Client = (typeof CLIENTS)[number];
 /** A worker's job: a client and whether the adapter guards it. */
 type Variant = `${Client}|${'without' | 'with'}`;
@@ -78,6 +83,8 @@ async function work(url: string, variant: Variant): Promise<void> {
   const { infuseFetch } = await import('../src/adapters/fetch.js');
   const { infuseGot } = await import('../src/adapters/got.js');
   const { infuseKy } = await import('../src/adapters/ky.js');
+  const { infuseUndici } = await import('../src/adapters/undici.js');
+  const undici = await import('undici');
 
   // Each client as an application would set it up: stock options, a keep-alive agent where the
   // client needs one (fetch and ky use undici's global dispatcher, which keeps connections alive).
@@ -85,6 +92,15 @@ async function work(url: string, variant: Variant): Promise<void> {
   const plainAxios = axios.create({ httpAgent: agent });
   const guardedAxios = axios.create({ httpAgent: agent });
   infuseAxios(guardedAxios);
+  const interceptedAxios = axios.create({ httpAgent: agent });
+  interceptedAxios.interceptors.request.use(infuseAxios());
+  // undici's request() through a keep-alive Agent of its own, composed or not.
+  const plainDispatcher = new undici.Agent({ connections: 256 });
+  const guardedDispatcher = plainDispatcher.compose(infuseUndici());
+  const undiciGet = async (dispatcher: unknown) => {
+    const { body } = await undici.request(url, { dispatcher: dispatcher as never });
+    await body.arrayBuffer();
+  };
   const plainGot = got.extend({ agent: { http: agent } });
   const guardedGot = plainGot.extend(infuseGot());
   const guardedKy = ky.extend(infuseKy());
@@ -92,6 +108,10 @@ async function work(url: string, variant: Variant): Promise<void> {
   const sends: Record<Variant, () => Promise<unknown>> = {
     'axios|without': () => plainAxios.get(url),
     'axios|with': () => guardedAxios.get(url),
+    'axios-interceptor|without': () => plainAxios.get(url),
+    'axios-interceptor|with': () => interceptedAxios.get(url),
+    'undici|without': () => undiciGet(plainDispatcher),
+    'undici|with': () => undiciGet(guardedDispatcher),
     'ky|without': () => ky.get(url).arrayBuffer(),
     'ky|with': () => guardedKy.get(url).arrayBuffer(),
     'got|without': () => plainGot(url),
@@ -158,8 +178,14 @@ async function main(): Promise<void> {
       inflight: { type: 'string', default: '64' },
       clients: { type: 'string', default: CLIENTS.join(',') },
       'no-control': { type: 'boolean', default: false },
+      'no-stub': { type: 'boolean', default: false },
+      'stub-only': { type: 'boolean', default: false },
     },
   });
+  if (!values['no-stub']) {
+    console.log(`machine: ${machine()}\n\n${await stubTable()}\n`);
+    if (values['stub-only']) return;
+  }
   const settings: Settings = {
     pairs: positive('pairs', values.pairs),
     warmup: positive('warmup', values.warmup, 0),
@@ -316,7 +342,7 @@ async function clientVersions(): Promise<string> {
         readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8'),
       ) as { version: string }
     ).version;
-  return `axios ${version('axios')}, ky ${version('ky')}, got ${version('got')}, fetch (undici ${process.versions.undici})`;
+  return `axios ${version('axios')}, ky ${version('ky')}, got ${version('got')}, undici ${version('undici')}, fetch (Node's undici ${process.versions.undici})`;
 }
 
 function percent(ratio: number): string {

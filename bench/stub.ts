@@ -132,7 +132,40 @@ async function sequential(n: number, send: () => Promise<unknown>): Promise<numb
   return Number(process.hrtime.bigint() - start) / n;
 }
 
-/** What one pair measured: per round, ns per request without, with, and their difference. */
+/** Requests per batch: small enough to interleave finely, large enough for a µs clock. */
+const BATCH = 50;
+
+/**
+ * `n` requests of each subject, in batches of {@link BATCH} taken in turn (which goes first
+ * alternates), each batch timed in process CPU time: time the machine gives to other processes
+ * is not counted, and a collection lands on either subject alike. ns per request of each batch.
+ */
+async function interleaved(n: number, pair: Pair): Promise<[number, number][]> {
+  const batches: [number, number][] = [];
+  for (let i = 0; i < n; i += BATCH) {
+    let without: number;
+    let withAdapter: number;
+    if ((i / BATCH) % 2 === 0) {
+      without = await cpuOf(pair.without);
+      withAdapter = await cpuOf(pair.with);
+    } else {
+      withAdapter = await cpuOf(pair.with);
+      without = await cpuOf(pair.without);
+    }
+    batches.push([(without * 1000) / BATCH, (withAdapter * 1000) / BATCH]);
+  }
+  return batches;
+}
+
+/** Process CPU µs (user + system) of one batch of requests. */
+async function cpuOf(send: () => Promise<unknown>): Promise<number> {
+  const start = process.cpuUsage();
+  for (let i = 0; i < BATCH; i++) await send();
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+/** What one pair measured: per pair of batches, ns per request without, with, and their difference. */
 interface Measured {
   readonly name: string;
   readonly without: number[];
@@ -141,10 +174,11 @@ interface Measured {
 }
 
 /**
- * Measures every pair and returns a Markdown table. Within a round each pair runs its two
- * subjects back to back (which goes first alternates), so that the difference of one round
- * compares the same moment of a shared machine; the table gives medians over rounds. A round of
- * a subject lasts about `slice` ms, whatever the client costs.
+ * Measures every pair and returns a Markdown table. Within a round each pair sends its two
+ * subjects' requests in turn, so that the difference of one round compares the same moments of a
+ * shared machine, in process CPU time; the table gives medians over every pair of batches (a
+ * collection or a pause makes one batch an outlier, which a median ignores). A round of a pair lasts about `slice` ms,
+ * whatever the client costs.
  */
 export async function stubTable({
   rounds = 30,
@@ -156,26 +190,19 @@ export async function stubTable({
   const sizes = new Map<string, number>();
   for (const pair of all) {
     const perRequest = await sequential(200, pair.without);
-    sizes.set(pair.name, Math.max(200, Math.round((slice * 1e6) / perRequest)));
+    sizes.set(pair.name, Math.max(BATCH * 4, Math.round((slice * 1e6) / perRequest / 2)));
   }
   const measured: Measured[] = all.map(({ name }) => ({ name, without: [], with: [], added: [] }));
   for (let round = 0; round < warmup + rounds; round++) {
     for (const [index, pair] of all.entries()) {
-      const n = sizes.get(pair.name)!;
-      let without: number;
-      let withAdapter: number;
-      if (round % 2 === 0) {
-        without = await sequential(n, pair.without);
-        withAdapter = await sequential(n, pair.with);
-      } else {
-        withAdapter = await sequential(n, pair.with);
-        without = await sequential(n, pair.without);
-      }
+      const batches = await interleaved(sizes.get(pair.name)!, pair);
       if (round < warmup) continue;
       const row = measured[index]!;
-      row.without.push(without);
-      row.with.push(withAdapter);
-      row.added.push(withAdapter - without);
+      for (const [without, withAdapter] of batches) {
+        row.without.push(without);
+        row.with.push(withAdapter);
+        row.added.push(withAdapter - without);
+      }
     }
   }
   const us = (ns: number) => (ns / 1000).toFixed(2);
@@ -187,9 +214,9 @@ export async function stubTable({
     );
   });
   return [
-    `stub transport: sequential requests, ${warmup} warm-up + ${rounds} measured rounds of about ${slice} ms per subject, with and without back to back`,
+    `stub transport: sequential requests, ${warmup} warm-up + ${rounds} measured rounds of about ${slice} ms per client, with and without in turn in batches of ${BATCH}, process CPU time`,
     '',
-    '| client / form | without (µs/request) | with | added (µs), median of rounds | added, quartiles |',
+    '| client / form | without (CPU µs/request) | with | added (µs), median of batch pairs | added, quartiles |',
     '|---|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');

@@ -39,7 +39,8 @@ export class HostKeys {
   }
 }
 
-function hostOf(origin: string): string | null {
+/** The WHATWG host of a URL, or null when it does not parse. */
+export function hostOf(origin: string): string | null {
   try {
     return new URL(origin).host;
   } catch {

@@ -6,7 +6,7 @@ import { isAbortError } from '../core/classify.js';
 import { show } from '../core/options.js';
 import { HttpPermit } from './attempt.js';
 import { INFUSE_BYPASS_HEADER, parseBypassHeader } from './fetch-guard.js';
-import { HostKeys } from './hosts.js';
+import { HostKeys, hostOf } from './hosts.js';
 import {
   customKey,
   isTimeoutError,
@@ -367,14 +367,6 @@ function rawHeader(raw: (Uint8Array | string)[], name: string): string | null {
     if (String(raw[at]).toLowerCase() === name) return String(raw[at + 1]);
   }
   return null;
-}
-
-function hostOf(href: string): string | null {
-  try {
-    return new URL(href).host;
-  } catch {
-    return null;
-  }
 }
 
 /** The bypass header's verdict: true or false when present, null when absent. */

@@ -14,34 +14,12 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { eventually } from '../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-function findChromium(): string | null {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const executablePath = findChromium();
-if (executablePath === null) {
-  console.warn(
-    'test/browser/adapters.test.ts skipped: no `chromium` on PATH (Debian: apt-get install -y chromium)',
-  );
-}
+const executablePath = findChromium('test/browser/adapters.test.ts');
 
 /** The page's bundle, from dist/ as `npm run build` writes it. */
 async function bundlePage(): Promise<string> {

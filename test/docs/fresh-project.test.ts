@@ -1,0 +1,194 @@
+/**
+ * The docs' examples work for someone who starts from nothing: a project made by `npm init -y`
+ * (npm's default, CommonJS), with the package installed from the tarball `npm pack` makes of a
+ * fresh build, and its peers linked from this repository's node_modules (no network). There:
+ *
+ * - the README's quick starts compile under strict `tsc` with `module: "nodenext"` as CommonJS and
+ *   run with `node`;
+ * - every runnable example of README.md and docs/*.md type-checks as an ES module (`.mts`) under the
+ *   tsconfig.json that `tsc --init` writes, which is stricter still (exactOptionalPropertyTypes,
+ *   noUncheckedIndexedAccess, verbatimModuleSyntax), and the quick starts run as ES modules too.
+ *
+ * Requests to *.example.com are answered by msw, preloaded into each `node` run.
+ */
+import { execFile } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blocksOf, docFiles, quickStarts, root, type DocBlock } from '../helpers/doc-blocks.js';
+
+const exec = promisify(execFile);
+const bin = (name: string) => join(root, 'node_modules/.bin', name);
+
+const examples = docFiles.flatMap(blocksOf).filter((block) => block.notRunnable === null);
+
+/** The packages the examples import (and what the test itself needs in the project). */
+function peersOf(blocks: readonly DocBlock[]): string[] {
+  const names = new Set(['@types/node', 'msw']);
+  for (const block of blocks) {
+    for (const [, specifier = ''] of block.code.matchAll(/from '([^'.][^']*)'/g)) {
+      if (specifier.startsWith('node:') || specifier.startsWith('infuse-breaker')) continue;
+      const parts = specifier.split('/');
+      names.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? ''));
+    }
+  }
+  return [...names].sort();
+}
+
+/** A file name for an example: where it is in the docs. */
+const moduleName = (block: DocBlock) => `${block.file.replace(/[^a-z0-9]+/gi, '-')}-${block.line}`;
+
+/** Answers every request to *.example.com, as test/readme.test.ts does; preloaded with --require. */
+const UPSTREAM = `
+const { http, HttpResponse } = require('msw');
+const { setupServer } = require('msw/node');
+setupServer(
+  http.all(/^https?:\\/\\/([a-z]+\\.)*example\\.com\\//, () => HttpResponse.json({ ok: true })),
+).listen({ onUnhandledRequest: 'error' });
+`;
+
+/** What each quick start logs, in the README's order. */
+const EXPECTED = [
+  [
+    ...[1, 2, 3, 4, 5].map((n) => `attempt ${n}: failed (${n} in a row)`),
+    expect.stringMatching(/^attempt 6: not even tried, retry in \d+ ms$/),
+    expect.stringMatching(/^attempt 7: not even tried, retry in \d+ ms$/),
+    'open',
+    'CircuitBreakerError',
+  ],
+  ['{ ok: true }'],
+  ['{ ok: true }'],
+  ['{ ok: true }'],
+  ['200'],
+];
+
+describe('the docs in a fresh `npm init -y` project', () => {
+  let tmp = '';
+  let app = '';
+
+  /** Runs a compiled quick start with node in the project; its output, line by line. */
+  async function runQuickStart(file: string): Promise<{ stdout: string[]; stderr: string }> {
+    const { stdout, stderr } = await exec(process.execPath, ['--require', './upstream.cjs', file], {
+      cwd: app,
+      timeout: 30_000,
+    });
+    return { stdout: stdout.trimEnd().split('\n'), stderr };
+  }
+
+  /** Runs tsc on a project of the app: its diagnostics, '' when there are none. */
+  async function typecheck(project: string): Promise<string> {
+    try {
+      await exec(bin('tsc'), ['-p', project], { cwd: app });
+      return '';
+    } catch (error) {
+      return (error as { stdout?: string }).stdout || String(error);
+    }
+  }
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'infuse-fresh-'));
+    // The package as npm would publish it, built from the sources now in the work tree.
+    const pkg = join(tmp, 'package');
+    await exec(bin('tsup'), ['--out-dir', join(pkg, 'dist'), '--silent'], { cwd: root });
+    for (const file of ['package.json', 'README.md', 'LICENSE']) {
+      copyFileSync(join(root, file), join(pkg, file));
+    }
+    const packed = await exec('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkg });
+    const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+
+    app = join(tmp, 'app');
+    mkdirSync(join(app, 'node_modules/infuse-breaker'), { recursive: true });
+    await exec('npm', ['init', '-y'], { cwd: app });
+    await exec('tar', [
+      '-xzf',
+      join(tmp, filename),
+      '-C',
+      join(app, 'node_modules/infuse-breaker'),
+      '--strip-components=1',
+    ]);
+    for (const peer of peersOf(examples)) {
+      const link = join(app, 'node_modules', peer);
+      mkdirSync(dirname(link), { recursive: true });
+      symlinkSync(join(root, 'node_modules', peer), link, 'dir');
+    }
+    writeFileSync(join(app, 'upstream.cjs'), UPSTREAM);
+  }, 300_000);
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('is a CommonJS project, as npm init -y makes it', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
+      type?: string;
+    };
+    expect(manifest.type ?? 'commonjs').toBe('commonjs');
+  });
+
+  it('compiles the quick starts as CommonJS under strict tsc (module nodenext) and runs them', async () => {
+    const dir = join(app, 'cjs');
+    mkdirSync(dir);
+    const starts = quickStarts();
+    expect(starts).toHaveLength(EXPECTED.length);
+    starts.forEach((block, index) => writeFileSync(join(dir, `quick-${index}.ts`), block.code));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          types: ['node'],
+          skipLibCheck: true,
+        },
+      }),
+    );
+    expect(await typecheck(dir)).toBe('');
+
+    for (const [index, expected] of EXPECTED.entries()) {
+      const source = readFileSync(join(dir, `quick-${index}.js`), 'utf8');
+      expect(source).toContain('require("infuse-breaker'); // really CommonJS
+      const { stdout, stderr } = await runQuickStart(`cjs/quick-${index}.js`);
+      expect({ stdout, stderr }, `quick start ${index + 1}`).toEqual({
+        stdout: expected,
+        stderr: '',
+      });
+    }
+  }, 120_000);
+
+  it('type-checks every runnable example as an ES module under the tsconfig of tsc --init, and runs the quick starts', async () => {
+    const dir = join(app, 'esm');
+    mkdirSync(dir);
+    await exec(bin('tsc'), ['--init'], { cwd: dir });
+    renameSync(join(dir, 'tsconfig.json'), join(dir, 'tsconfig.init.json'));
+    // tsc --init leaves out every @types package; Node's are what the examples need.
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: './tsconfig.init.json',
+        compilerOptions: { types: ['node'], outDir: 'out' },
+      }),
+    );
+    for (const block of examples) writeFileSync(join(dir, `${moduleName(block)}.mts`), block.code);
+    expect(await typecheck(dir)).toBe('');
+
+    for (const [index, block] of quickStarts().entries()) {
+      const { stdout, stderr } = await runQuickStart(`esm/out/${moduleName(block)}.mjs`);
+      expect({ stdout, stderr }, `quick start ${index + 1}`).toEqual({
+        stdout: EXPECTED[index],
+        stderr: '',
+      });
+    }
+  }, 180_000);
+});

@@ -4,7 +4,7 @@
  * fresh build, and its peers linked from this repository's node_modules (no network). There:
  *
  * - the README's quick starts compile under strict `tsc` with `module: "nodenext"` as CommonJS and
- *   run with `node`;
+ *   run with `node`, and run as they are with tsx (`npx tsx`);
  * - every runnable example of README.md and docs/*.md type-checks as an ES module (`.mts`) under the
  *   tsconfig.json that `tsc --init` writes, which is stricter still (exactOptionalPropertyTypes,
  *   noUncheckedIndexedAccess, verbatimModuleSyntax), and the quick starts run as ES modules too.
@@ -35,7 +35,7 @@ const examples = docFiles.flatMap(blocksOf).filter((block) => block.notRunnable 
 
 /** The packages the examples import (and what the test itself needs in the project). */
 function peersOf(blocks: readonly DocBlock[]): string[] {
-  const names = new Set(['@types/node', 'msw']);
+  const names = new Set(['@types/node', 'msw', 'tsx']);
   for (const block of blocks) {
     for (const [, specifier = ''] of block.code.matchAll(/from '([^'.][^']*)'/g)) {
       if (specifier.startsWith('node:') || specifier.startsWith('infuse-breaker')) continue;
@@ -77,12 +77,14 @@ describe('the docs in a fresh `npm init -y` project', () => {
   let tmp = '';
   let app = '';
 
-  /** Runs a compiled quick start with node in the project; its output, line by line. */
+  /**
+   * Runs a quick start with node in the project (a `.ts` file through tsx, as `npx tsx` does); its
+   * output, line by line.
+   */
   async function runQuickStart(file: string): Promise<{ stdout: string[]; stderr: string }> {
-    const { stdout, stderr } = await exec(process.execPath, ['--require', './upstream.cjs', file], {
-      cwd: app,
-      timeout: 30_000,
-    });
+    const tsx = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const args = ['--require', './upstream.cjs', ...tsx, file];
+    const { stdout, stderr } = await exec(process.execPath, args, { cwd: app, timeout: 30_000 });
     return { stdout: stdout.trimEnd().split('\n'), stderr };
   }
 
@@ -136,7 +138,7 @@ describe('the docs in a fresh `npm init -y` project', () => {
     expect(manifest.type ?? 'commonjs').toBe('commonjs');
   });
 
-  it('compiles the quick starts as CommonJS under strict tsc (module nodenext) and runs them', async () => {
+  it('compiles the quick starts as CommonJS under strict tsc (module nodenext), runs them with node and with tsx', async () => {
     const dir = join(app, 'cjs');
     mkdirSync(dir);
     const starts = quickStarts();
@@ -159,11 +161,10 @@ describe('the docs in a fresh `npm init -y` project', () => {
     for (const [index, expected] of EXPECTED.entries()) {
       const source = readFileSync(join(dir, `quick-${index}.js`), 'utf8');
       expect(source).toContain('require("infuse-breaker'); // really CommonJS
-      const { stdout, stderr } = await runQuickStart(`cjs/quick-${index}.js`);
-      expect({ stdout, stderr }, `quick start ${index + 1}`).toEqual({
-        stdout: expected,
-        stderr: '',
-      });
+      for (const file of [`cjs/quick-${index}.js`, `cjs/quick-${index}.ts`]) {
+        const { stdout, stderr } = await runQuickStart(file);
+        expect({ stdout, stderr }, file).toEqual({ stdout: expected, stderr: '' });
+      }
     }
   }, 120_000);
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -73,4 +74,24 @@ export function promisedOutput(code: string): string[] {
     else if (literal) promised.push(literal[1] ?? literal[2] ?? '');
   }
   return promised;
+}
+
+/**
+ * What each README quick start logs (as `console.log` formats it), in the README's order: the
+ * function one, then axios, ky, got and fetch against a host that answers `{ "ok": true }`.
+ */
+export function quickStartOutput(): unknown[][] {
+  return [
+    [
+      ...[1, 2, 3, 4, 5].map((n) => `attempt ${n}: failed (${n} in a row)`),
+      expect.stringMatching(/^attempt 6: not even tried, retry in \d+ ms$/),
+      expect.stringMatching(/^attempt 7: not even tried, retry in \d+ ms$/),
+      'open',
+      'CircuitBreakerError',
+    ],
+    ['{ ok: true }'],
+    ['{ ok: true }'],
+    ['{ ok: true }'],
+    ['200'],
+  ];
 }

@@ -18,6 +18,7 @@ const ENTRIES = {
   'infuse-breaker/ky': 'adapters/ky.ts',
   'infuse-breaker/got': 'adapters/got.ts',
   'infuse-breaker/fetch': 'adapters/fetch.ts',
+  'infuse-breaker/undici': 'adapters/undici.ts',
   'infuse-breaker/redis': 'redis/index.ts',
   'infuse-breaker/prometheus': 'metrics/prometheus.ts',
   'infuse-breaker/opentelemetry': 'metrics/opentelemetry.ts',

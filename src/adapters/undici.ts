@@ -189,10 +189,19 @@ function dispatchGuarded(
     return true;
   }
   if (late === undefined) return attempt.dispatch(dispatch);
-  late.then(
-    () => attempt.dispatch(dispatch),
-    (error: unknown) => fail(handler, error),
-  );
+  late
+    .then(
+      () => attempt.dispatch(dispatch),
+      (error: unknown) => {
+        fail(handler, error);
+        return false;
+      },
+    )
+    .catch((error: unknown) => {
+      // undici threw instead of calling the handler (the attempt gave its permit back): with no
+      // caller on the stack any more, the handler is where the error goes.
+      fail(handler, error);
+    });
   return true;
 }
 

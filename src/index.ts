@@ -12,7 +12,10 @@ export type {
   ExcludeEntry,
   FailureRateOptions,
   InfuseOptions,
+  RetryAfterOptions,
+  SlowCallRateOptions,
 } from './core/options.js';
+export type { Clock } from './core/clock.js';
 export type {
   DropEvent,
   InfuseEvents,
@@ -34,11 +37,14 @@ export type {
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type {
   Admission,
+  CallDetail,
   Command,
   FailureRatePolicy,
   InitialState,
   Policy,
+  SlowCallRatePolicy,
   Store,
+  StoreCapability,
   StoreCircuit,
   StoreConnection,
   StoreEvent,

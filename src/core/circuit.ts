@@ -1,9 +1,19 @@
-import type { Admission, Command, StoreCircuit, Ticket } from '../stores/store.js';
+import type { Admission, CallDetail, Command, StoreCircuit, Ticket } from '../stores/store.js';
 import { classify, isAbortError, storeVerdict } from './classify.js';
+import type { Timebase } from './clock.js';
 import { createRejection, type CircuitBreakerError } from './errors.js';
 import type { Emitter } from './events.js';
 import type { ResolvedCircuit } from './options.js';
-import type { CircuitSnapshot, CircuitState, ForcedMode, Outcome, Verdict } from './types.js';
+import { parseRetryAfter } from './retry-after.js';
+import type { RetryAfterPolicy } from './rule-options.js';
+import type {
+  CircuitSnapshot,
+  CircuitState,
+  ForcedMode,
+  Outcome,
+  TransitionReason,
+  Verdict,
+} from './types.js';
 
 /** What an adapter reports about one call when it settles a {@link Permit}. */
 export interface SettleInput {
@@ -20,6 +30,11 @@ export interface SettleInput {
    * `AbortError` is a caller's abort; an adapter that knows better says so here.
    */
   readonly aborted?: boolean;
+  /**
+   * The response's `Retry-After` header, as received (delay-seconds or an HTTP-date). The circuit
+   * reads it when `honorRetryAfter` applies to the response's status; otherwise it is ignored.
+   */
+  readonly retryAfter?: string;
 }
 
 /**
@@ -38,6 +53,7 @@ export interface Permit {
 export interface CircuitHost {
   readonly emitter: Emitter;
   readonly stackTraces: boolean;
+  readonly time: Timebase;
   /** Returns the store's circuit for `key`, registering `circuit` as its handle when needed. */
   attach(circuit: Circuit): StoreCircuit;
   /** Marks `circuit` as recently used. */
@@ -48,6 +64,15 @@ export interface CircuitHost {
 export const kSeq = Symbol('seq');
 
 type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * What a call in shadow mode goes through with: the circuit would have refused it, so no store
+ * issued a ticket, and nothing is counted when it ends.
+ */
+const SHADOW: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
+
+/** Refusals before a trip is known here carry no cause. */
+const MANUAL_REASONS = new Set<TransitionReason>(['manual', 'remote']);
 
 /**
  * One named circuit. Get it from {@link Infuse.circuit}; it is created on first use, and every
@@ -64,7 +89,16 @@ export class Circuit {
   #rejections = 0;
   // Read on every call: kept here rather than two and three objects away.
   readonly #custom: boolean;
+  /** A rule or a predicate needs the call's duration: calls are timed. */
+  readonly #timed: boolean;
+  readonly #slow: boolean;
+  readonly #retryAfter: RetryAfterPolicy | null;
+  readonly #shadow: boolean;
   readonly #emitter: Emitter;
+  /** The last settle that may have tripped the circuit (a failure, a Retry-After). */
+  #lastFailure: SettleInput | undefined;
+  /** The failure that tripped the circuit this episode (see CircuitBreakerError.cause). */
+  #cause: unknown;
 
   /** @internal Use {@link Infuse.circuit}. */
   constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
@@ -73,6 +107,10 @@ export class Circuit {
     this.#host = host;
     this.#store = store;
     this.#custom = resolved.classifier.custom;
+    this.#slow = (resolved.policy.slowCallRate ?? null) !== null;
+    this.#timed = this.#custom || this.#slow;
+    this.#retryAfter = resolved.retryAfter;
+    this.#shadow = resolved.shadow;
     this.#emitter = host.emitter;
   }
 
@@ -134,7 +172,11 @@ export class Circuit {
     if (admission instanceof Promise) {
       return admission.then((late) => this.#run(store, late, fn, args));
     }
-    if (!admission.allowed) return Promise.reject(this.#reject(admission));
+    if (!admission.allowed) {
+      const error = this.#reject(admission);
+      if (error !== null) return Promise.reject(error);
+      return this.#run(store, SHADOW, fn, args);
+    }
     return this.#run(store, admission, fn, args);
   }
 
@@ -201,12 +243,33 @@ export class Circuit {
    * outcome listener. Only then is a call timed. @internal
    */
   get observed(): boolean {
-    return this.#custom || this.#emitter.observesOutcomes;
+    return this.#timed || this.#emitter.observesOutcomes;
   }
 
-  /** Counts a refusal, tells listeners, and returns the error to reject with. @internal */
-  refuse(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+  /** A reading of the clock durations are measured with. @internal */
+  elapsed(): number {
+    return this.#host.time.elapsed();
+  }
+
+  /**
+   * Counts a refusal, tells listeners, and returns the error to reject with; or, in shadow mode,
+   * tells listeners and returns null: the call goes through with {@link shadowTicket}. @internal
+   */
+  refuse(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     return this.#reject(admission);
+  }
+
+  /** The ticket a call in shadow mode goes through with. @internal */
+  get shadowTicket(): Ticket {
+    return SHADOW;
+  }
+
+  /**
+   * The store announced that this circuit opened: remember what tripped it, for the refusals of
+   * this episode. @internal
+   */
+  opened(reason: TransitionReason): void {
+    this.#cause = MANUAL_REASONS.has(reason) ? undefined : causeOf(reason, this.#lastFailure);
   }
 
   /** Opens the circuit now, for `resetTimeout` (clears a forced mode). */
@@ -251,6 +314,7 @@ export class Circuit {
     input: SettleInput | undefined,
   ): Verdict | Promise<Verdict> {
     const emitter = this.#emitter;
+    if (ticket === SHADOW) return this.#settleShadow(started, threw, input);
     const aborted = input?.aborted ?? (threw && isAbortError(input?.error));
     // The default rule needs no Outcome (a throw or a status of 500 or more fails): one is built
     // only for a predicate or a listener that will see it.
@@ -270,15 +334,52 @@ export class Circuit {
         emitter.emit(event, { key: this.key, outcome, verdict });
       }
     }
-    const released = store.release(ticket, storeVerdict(verdict));
+    let detail: CallDetail | undefined;
+    if (verdict !== 'aborted') {
+      if (this.#slow || (this.#retryAfter !== null && input?.retryAfter !== undefined)) {
+        detail = this.#detail(started, input);
+      }
+      if (verdict === 'failure' || detail?.retryAfter !== undefined) this.#lastFailure = input;
+    }
+    const released = store.release(ticket, storeVerdict(verdict), detail);
     return released === undefined ? verdict : released.then(() => verdict);
+  }
+
+  /** What the store's rules need besides the verdict: the duration, the server's Retry-After. */
+  #detail(started: number, input: SettleInput | undefined): CallDetail | undefined {
+    let retryAfter: number | undefined;
+    const policy = this.#retryAfter;
+    const header = input?.retryAfter;
+    const status = input?.status;
+    if (policy !== null && header !== undefined && status !== undefined) {
+      if (policy.statuses.includes(status)) {
+        const ms = parseRetryAfter(header, this.#host.time.epoch());
+        if (ms !== null) retryAfter = Math.min(ms, policy.max);
+      }
+    }
+    const duration = this.#slow && !Number.isNaN(started) ? this.elapsed() - started : undefined;
+    if (duration === undefined && retryAfter === undefined) return undefined;
+    return retryAfter === undefined
+      ? { duration: duration as number }
+      : duration === undefined
+        ? { retryAfter }
+        : { duration, retryAfter };
+  }
+
+  /**
+   * A call the circuit would have refused ended: nothing is counted and no outcome is told, as the
+   * circuit would never have sent it; the caller still learns how it would have been judged.
+   */
+  #settleShadow(started: number, threw: boolean, input: SettleInput | undefined): Verdict {
+    if (input?.aborted ?? (threw && isAbortError(input?.error))) return 'aborted';
+    return classify(this.#resolved.classifier, this.#outcome(started, threw, input));
   }
 
   #outcome(started: number, threw: boolean, input: SettleInput | undefined): Outcome {
     const outcome: { -readonly [K in keyof Outcome]: Outcome[K] } = {
       key: this.key,
       // A call that began while nothing observed outcomes was not timed.
-      duration: Number.isNaN(started) ? 0 : performance.now() - started,
+      duration: Number.isNaN(started) ? 0 : this.elapsed() - started,
     };
     if (threw) outcome.error = input?.error;
     if (input?.status !== undefined) outcome.status = input.status;
@@ -293,19 +394,25 @@ export class Circuit {
     fn: (...args: A) => R,
     args: A,
   ): Promise<Awaited<R>> {
-    if (!admission.allowed) throw this.#reject(admission);
+    let ticket: Ticket;
+    if (admission.allowed) ticket = admission;
+    else {
+      const error = this.#reject(admission);
+      if (error !== null) throw error;
+      ticket = SHADOW;
+    }
     // With no predicate and no outcome listener nobody sees an Outcome: no clock is read, and the
     // settle below goes straight to the store. This is the path most calls take.
-    const started = this.observed ? performance.now() : NaN;
+    const started = this.observed ? this.elapsed() : NaN;
     let value: Awaited<R>;
     try {
       value = await fn(...args);
     } catch (error) {
-      const settled = this.settle(store, admission, started, true, { error });
+      const settled = this.settle(store, ticket, started, true, { error });
       if (typeof settled !== 'string') await settled;
       throw error;
     }
-    const settled = this.settle(store, admission, started, false, undefined);
+    const settled = this.settle(store, ticket, started, false, undefined);
     if (typeof settled !== 'string') await settled;
     return value;
   }
@@ -328,12 +435,23 @@ export class Circuit {
     };
   }
 
-  #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+  #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     const { state, forced, retryAfter } = admission;
-    this.#rejections++;
-    const error = createRejection(this.key, state, retryAfter, forced, this.#host.stackTraces);
     const emitter = this.#host.emitter;
-    if (emitter.has('reject')) emitter.emit('reject', { key: this.key, state, forced, retryAfter });
+    const shadow = this.#shadow;
+    if (shadow) {
+      if (emitter.has('reject')) {
+        emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });
+      }
+      return null;
+    }
+    this.#rejections++;
+    const cause = forced === null ? this.#cause : undefined;
+    const { stackTraces } = this.#host;
+    const error = createRejection(this.key, state, retryAfter, forced, stackTraces, cause);
+    if (emitter.has('reject')) {
+      emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });
+    }
     return error;
   }
 
@@ -388,10 +506,16 @@ export class CallPermit implements Permit {
 
   #admit(store: StoreCircuit, admission: Admission): void {
     const circuit = this.#circuit;
-    if (!admission.allowed) throw circuit.refuse(admission);
+    let ticket: Ticket;
+    if (admission.allowed) ticket = admission;
+    else {
+      const error = circuit.refuse(admission);
+      if (error !== null) throw error;
+      ticket = circuit.shadowTicket;
+    }
     this.#store = store;
-    this.#ticket = admission;
-    if (circuit.observed) this.#started = performance.now();
+    this.#ticket = ticket;
+    if (circuit.observed) this.#started = circuit.elapsed();
   }
 
   settle(result?: SettleInput): Promise<Verdict> {
@@ -421,6 +545,23 @@ export class CallPermit implements Permit {
     }
     return this.#verdict;
   }
+}
+
+/**
+ * The `cause` of the refusals after a trip: what the call that tripped it threw, or an Error that
+ * names the response status that counted (no response object is kept alive).
+ */
+function causeOf(reason: TransitionReason, input: SettleInput | undefined): unknown {
+  if (reason === 'slowCallRate') {
+    return new Error('infuse-breaker: too large a share of calls were slow (slowCallRate)');
+  }
+  if (input === undefined) return undefined;
+  if ('error' in input) return input.error;
+  if (input.status === undefined) return undefined;
+  const call =
+    input.method !== undefined && input.url !== undefined ? ` to ${input.method} ${input.url}` : '';
+  const header = reason === 'retryAfter' ? ` with Retry-After: ${input.retryAfter}` : '';
+  return new Error(`infuse-breaker: the response${call} had status ${input.status}${header}`);
 }
 
 function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {

@@ -1,11 +1,12 @@
 import { LocalCircuit, forgetIdle } from './local-circuit.js';
-import type {
-  Policy,
-  Store,
-  StoreCircuit,
-  StoreConnection,
-  StoreHooks,
-  Transition,
+import {
+  STORE_CAPABILITIES,
+  type Policy,
+  type Store,
+  type StoreCircuit,
+  type StoreConnection,
+  type StoreHooks,
+  type Transition,
 } from './store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -31,6 +32,8 @@ export interface MemoryStoreOptions {
  * ```
  */
 export class MemoryStore implements Store {
+  /** Every rule: circuits here run the core's own state machine. */
+  readonly capabilities = STORE_CAPABILITIES;
   readonly #circuits = new Map<string, LocalCircuit>();
   readonly #hooks = new Set<StoreHooks>();
   readonly #now: () => number;

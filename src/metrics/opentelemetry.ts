@@ -46,7 +46,10 @@ export interface OpenTelemetryMetrics {
 export const ATTR_CIRCUIT_KEY = 'infuse_breaker.circuit.key';
 /** Attribute: a circuit state, forced modes included (`closed`, `open`, `half-open`, `forced-open`, `disabled`). */
 export const ATTR_CIRCUIT_STATE = 'infuse_breaker.circuit.state';
-/** Attribute: how a call ended (`success`, `failure`, `excluded`, `rejected`, `aborted`). */
+/**
+ * Attribute: how a call ended (`success`, `failure`, `excluded`, `rejected`, `shadow-rejected`,
+ * `aborted`).
+ */
 export const ATTR_CALL_OUTCOME = 'infuse_breaker.call.outcome';
 /** Attribute: the state a circuit left. */
 export const ATTR_TRANSITION_FROM = 'infuse_breaker.transition.from';
@@ -69,7 +72,8 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
  * | `infuse_breaker.circuit.state` | ObservableUpDownCounter | `{circuit}` | `infuse_breaker.circuit.key`, `infuse_breaker.circuit.state` |
  * | `infuse_breaker.circuit.transitions` | Counter | `{transition}` | `infuse_breaker.circuit.key`, `infuse_breaker.transition.from`, `.to`, `.reason` |
  *
- * Outcomes are `success`, `failure`, `excluded`, `rejected` (refused, never ran; no duration) and
+ * Outcomes are `success`, `failure`, `excluded`, `rejected` (refused, never ran; no duration),
+ * `shadow-rejected` (shadow mode: would have been refused, ran, not counted; no duration) and
  * `aborted`. The state is observed at each collection from {@link Infuse.snapshot} for every state
  * (`closed`, `open`, `half-open`, `forced-open`, `disabled`): 1 for the one the circuit is in, 0
  * for the others, so summing over circuits counts circuits per state.

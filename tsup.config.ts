@@ -11,6 +11,7 @@ export default defineConfig([
       axios: 'src/adapters/axios.ts',
       got: 'src/adapters/got.ts',
       redis: 'src/redis/index.ts',
+      testing: 'src/testing/index.ts',
     },
     format: ['esm', 'cjs'],
     // The public .d.ts holds the public API only: members marked @internal are left out (the

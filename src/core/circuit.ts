@@ -92,6 +92,8 @@ export class Circuit {
   /** A rule or a predicate needs the call's duration: calls are timed. */
   readonly #timed: boolean;
   readonly #slow: boolean;
+  /** A rule needs more than the verdict (see CallDetail). */
+  readonly #detailed: boolean;
   readonly #retryAfter: RetryAfterPolicy | null;
   readonly #shadow: boolean;
   readonly #emitter: Emitter;
@@ -110,6 +112,7 @@ export class Circuit {
     this.#slow = (resolved.policy.slowCallRate ?? null) !== null;
     this.#timed = this.#custom || this.#slow;
     this.#retryAfter = resolved.retryAfter;
+    this.#detailed = this.#slow || this.#retryAfter !== null;
     this.#shadow = resolved.shadow;
     this.#emitter = host.emitter;
   }
@@ -334,13 +337,10 @@ export class Circuit {
         emitter.emit(event, { key: this.key, outcome, verdict });
       }
     }
-    let detail: CallDetail | undefined;
-    if (verdict !== 'aborted') {
-      if (this.#slow || (this.#retryAfter !== null && input?.retryAfter !== undefined)) {
-        detail = this.#detail(started, input);
-      }
-      if (verdict === 'failure' || detail?.retryAfter !== undefined) this.#lastFailure = input;
-    }
+    // Most circuits have neither rule: no detail to build, and only a failure is remembered.
+    const detail =
+      this.#detailed && verdict !== 'aborted' ? this.#detail(started, input) : undefined;
+    if (verdict === 'failure' || detail?.retryAfter !== undefined) this.#lastFailure = input;
     const released = store.release(ticket, storeVerdict(verdict), detail);
     return released === undefined ? verdict : released.then(() => verdict);
   }

@@ -1,9 +1,11 @@
 import type { Admission, CallDetail, Command, StoreCircuit, Ticket } from '../stores/store.js';
+import { causeOf } from './cause.js';
 import { classify, isAbortError, storeVerdict } from './classify.js';
 import type { Timebase } from './clock.js';
 import { createRejection, type CircuitBreakerError } from './errors.js';
 import type { Emitter } from './events.js';
 import type { ResolvedCircuit } from './options.js';
+import { CallPermit } from './permit.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { RetryAfterPolicy } from './rule-options.js';
 import type {
@@ -70,9 +72,6 @@ type AnyFunction = (...args: never[]) => unknown;
  * issued a ticket, and nothing is counted when it ends.
  */
 const SHADOW: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
-
-/** Refusals before a trip is known here carry no cause. */
-const MANUAL_REASONS = new Set<TransitionReason>(['manual', 'remote']);
 
 /**
  * One named circuit. Get it from {@link Infuse.circuit}; it is created on first use, and every
@@ -272,7 +271,7 @@ export class Circuit {
    * this episode. @internal
    */
   opened(reason: TransitionReason): void {
-    this.#cause = MANUAL_REASONS.has(reason) ? undefined : causeOf(reason, this.#lastFailure);
+    this.#cause = causeOf(reason, this.#lastFailure);
   }
 
   /** Opens the circuit now, for `resetTimeout` (clears a forced mode). */
@@ -466,103 +465,8 @@ export class Circuit {
   }
 }
 
-/**
- * The {@link Permit} of one call. An adapter extends it with what it knows of its request, so that
- * one object per attempt carries the permit and, when it is passed to {@link settleNow}, the
- * outcome too. Create it for a circuit, {@link enter} it, settle it once. @internal
- */
-export class CallPermit implements Permit {
-  readonly #circuit: Circuit;
-  #store: StoreCircuit | null = null;
-  #ticket: Ticket | null = null;
-  #started = NaN;
-  #verdict: Verdict | Promise<Verdict> | null = null;
-
-  constructor(circuit: Circuit) {
-    this.#circuit = circuit;
-  }
-
-  get key(): string {
-    return this.#circuit.key;
-  }
-
-  get trial(): boolean {
-    return this.#ticket?.kind === 'trial';
-  }
-
-  /**
-   * Asks the circuit for this call: returns nothing once the store let the call go at once,
-   * throws {@link CircuitBreakerError} when it refused at once, or returns a promise when the
-   * store answers later (which rejects on refusal). @internal
-   */
-  enter(): Promise<void> | undefined {
-    const circuit = this.#circuit;
-    const store = circuit.storeCircuit();
-    const admission = store.acquire();
-    if (admission instanceof Promise) return admission.then((late) => this.#admit(store, late));
-    this.#admit(store, admission);
-    return undefined;
-  }
-
-  #admit(store: StoreCircuit, admission: Admission): void {
-    const circuit = this.#circuit;
-    let ticket: Ticket;
-    if (admission.allowed) ticket = admission;
-    else {
-      const error = circuit.refuse(admission);
-      if (error !== null) throw error;
-      ticket = circuit.shadowTicket;
-    }
-    this.#store = store;
-    this.#ticket = ticket;
-    if (circuit.observed) this.#started = circuit.elapsed();
-  }
-
-  settle(result?: SettleInput): Promise<Verdict> {
-    return Promise.resolve(this.settleNow(result));
-  }
-
-  /**
-   * True once admitted by a store whose `release` never returns a promise: {@link settleNow} then
-   * always counts at once. @internal
-   */
-  get countsAtOnce(): boolean {
-    return this.#store?.releasesAtOnce === true;
-  }
-
-  /**
-   * {@link settle}, without a promise when the store counts at once (the in-memory store always
-   * does), so that an adapter hands the response back without an extra turn. @internal
-   */
-  settleNow(result?: SettleInput): Verdict | Promise<Verdict> {
-    if (this.#verdict === null) {
-      const store = this.#store;
-      const ticket = this.#ticket;
-      // Never admitted (entered late, or refused): there is nothing to count.
-      if (store === null || ticket === null) return (this.#verdict = 'aborted');
-      const threw = result !== undefined && 'error' in result;
-      this.#verdict = this.#circuit.settle(store, ticket, this.#started, threw, result);
-    }
-    return this.#verdict;
-  }
-}
-
-/**
- * The `cause` of the refusals after a trip: what the call that tripped it threw, or an Error that
- * names the response status that counted (no response object is kept alive).
- */
-function causeOf(reason: TransitionReason, input: SettleInput | undefined): unknown {
-  if (reason === 'slowCallRate') {
-    return new Error('infuse-breaker: too large a share of calls were slow (slowCallRate)');
-  }
-  if (input === undefined) return undefined;
-  if ('error' in input) return input.error;
-  if (input.status === undefined) return undefined;
-  const call =
-    input.method !== undefined && input.url !== undefined ? ` to ${input.method} ${input.url}` : '';
-  const header = reason === 'retryAfter' ? ` with Retry-After: ${input.retryAfter}` : '';
-  return new Error(`infuse-breaker: the response${call} had status ${input.status}${header}`);
-}
+// Adapters import the permit from here, where it always lived.
+export { CallPermit };
 
 function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {
   return verdict === 'failure' ? 'failure' : verdict === 'aborted' ? 'abort' : 'success';

@@ -465,7 +465,7 @@ export class Circuit {
   }
 }
 
-// Adapters import the permit from here, where it always lived.
+/** Adapters import the permit from here, where it always lived. @internal */
 export { CallPermit };
 
 function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {

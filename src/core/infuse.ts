@@ -49,6 +49,13 @@ export class Infuse {
     this.#store =
       this.#options.store ?? new MemoryStore(clock === null ? {} : { now: () => clock.now() });
     checkCapabilities(this.#options, this.#store);
+    if (clock !== null && this.#store instanceof MemoryStore && this.#store.readsDateNow) {
+      // Open periods would run on Date.now while durations and Retry-After dates run on `clock`.
+      throw new TypeError(
+        'infuse-breaker: option "clock" is given, but the MemoryStore given as "store" reads ' +
+          'Date.now; give it the same clock: new MemoryStore({ now: clock.now })',
+      );
+    }
     this.#sweepAbove = this.#options.maxCircuits;
     this.#recent = Math.floor(this.#options.maxCircuits / 2);
     const emitter = this.#emitter;

@@ -37,6 +37,7 @@ export class MemoryStore implements Store {
   readonly #circuits = new Map<string, LocalCircuit>();
   readonly #hooks = new Set<StoreHooks>();
   readonly #now: () => number;
+  readonly #readsDateNow: boolean;
   readonly #announce = (transition: Transition): void => {
     for (const hooks of this.#hooks) hooks.transition(transition);
   };
@@ -47,6 +48,12 @@ export class MemoryStore implements Store {
       throw new TypeError(`MemoryStore: option "now" must be a function, got ${typeof now}`);
     }
     this.#now = now;
+    this.#readsDateNow = options.now === undefined;
+  }
+
+  /** True when made without a `now` option: its circuits read `Date.now`. @internal */
+  get readsDateNow(): boolean {
+    return this.#readsDateNow;
   }
 
   /** How many circuits the store holds. */

@@ -62,6 +62,13 @@ describe('TestClock', () => {
     expect(infuse.circuit('limited').snapshot().retryAfter).toBe(60_000);
   });
 
+  it('refuses a MemoryStore that runs on another clock than the Infuse', () => {
+    const clock = new TestClock();
+    expect(() => new Infuse({ clock, store: new MemoryStore() })).toThrow(
+      'give it the same clock: new MemoryStore({ now: clock.now })',
+    );
+  });
+
   it('rejects bad input, naming it', () => {
     expect(() => new TestClock({ start: Number.NaN })).toThrow('option "TestClock start"');
     expect(() => new TestClock({ timers: {} as FakeTimers })).toThrow('option "TestClock timers"');

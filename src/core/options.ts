@@ -133,9 +133,9 @@ export interface InfuseOptions extends CircuitOptions {
   readonly stackTraces?: boolean;
   /**
    * The clock the breaker runs on: the open periods, call durations and `Retry-After` dates of
-   * every circuit, and the default store's time. A store you pass has its own (give
-   * `MemoryStore` the same one through its `now` option). Tests use `TestClock` from
-   * `infuse-breaker/testing`.
+   * every circuit, and the default store's time. A store you pass keeps its own: give a
+   * `MemoryStore` the same clock (`new MemoryStore({ now: clock.now })`); one made without `now`
+   * is refused here. Tests use `TestClock` from `infuse-breaker/testing`.
    * @default `Date.now` for times and `performance.now` for durations
    */
   readonly clock?: Clock;

@@ -3,8 +3,8 @@ import type { Store, StoreCircuit, StoreConnection, Transition } from '../stores
 import { Circuit, kSeq, type CircuitHost } from './circuit.js';
 import { timebase } from './clock.js';
 import { Emitter, type InfuseEvents, type Listener } from './events.js';
+import { checkCapabilities } from './capabilities.js';
 import {
-  checkCapabilities,
   normalizeOptions,
   optionsFor,
   show,

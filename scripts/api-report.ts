@@ -49,6 +49,46 @@ function declarations(program: ts.Program): Map<string, ts.SourceFile> {
   return emitted;
 }
 
+/**
+ * Every entry's emitted .d.ts must export what its source exports: a comment that carries the
+ * internal tag before an `export` statement makes TypeScript drop that export from the .d.ts.
+ */
+function checkEmittedExports(
+  list: [string, string][],
+  program: ts.Program,
+  emitted: Map<string, ts.SourceFile>,
+): void {
+  const names = (checker: ts.TypeChecker, file: ts.SourceFile | undefined): string[] => {
+    const module = file && checker.getSymbolAtLocation(file);
+    return module === undefined ? [] : checker.getExportsOfModule(module).map((e) => e.getName());
+  };
+  const host = ts.createCompilerHost({});
+  const readFile = host.readFile.bind(host);
+  const byDts = new Map([...emitted.values()].map((file) => [file.fileName, file.text]));
+  host.readFile = (fileName) => byDts.get(fileName) ?? readFile(fileName);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (fileName) => byDts.has(fileName) || fileExists(fileName);
+  const dtsOf = (source: string) => emitted.get(`${root}${source}`)?.fileName ?? '';
+  const dtsProgram = ts.createProgram(
+    list.map(([, source]) => dtsOf(source)),
+    { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext },
+    host,
+  );
+  for (const [subpath, source] of list) {
+    const wanted = names(program.getTypeChecker(), program.getSourceFile(`${root}${source}`));
+    const shipped = new Set(
+      names(dtsProgram.getTypeChecker(), dtsProgram.getSourceFile(dtsOf(source))),
+    );
+    const lost = wanted.filter((name) => !shipped.has(name));
+    if (lost.length > 0) {
+      throw new Error(
+        `api-report: the .d.ts of ${subpath} leaves out ${lost.join(', ')}: a comment with the ` +
+          'internal tag before their export statement strips them',
+      );
+    }
+  }
+}
+
 function declaredName(statement: ts.Statement): string | undefined {
   if (
     ts.isInterfaceDeclaration(statement) ||
@@ -87,6 +127,7 @@ async function report(): Promise<string> {
   );
   const checker = program.getTypeChecker();
   const emitted = declarations(program);
+  checkEmittedExports(list, program, emitted);
   const printer = ts.createPrinter({ removeComments: true });
   const sections: string[] = [
     '# infuse-breaker: public API',

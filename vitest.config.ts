@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^infuse-breaker\/(prometheus|opentelemetry)$/, replacement: src('metrics/$1.ts') },
       { find: /^infuse-breaker\/(axios|ky|got|fetch|undici)$/, replacement: src('adapters/$1.ts') },
       { find: /^infuse-breaker\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^infuse-breaker\/testing$/, replacement: src('testing/index.ts') },
     ],
   },
   test: {

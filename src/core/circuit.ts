@@ -1,9 +1,21 @@
-import type { Admission, Command, StoreCircuit, Ticket } from '../stores/store.js';
+import type { Admission, CallDetail, Command, StoreCircuit, Ticket } from '../stores/store.js';
+import { causeOf } from './cause.js';
 import { classify, countsAsNothing, storeVerdict } from './classify.js';
+import type { Timebase } from './clock.js';
 import { createRejection, type CircuitBreakerError } from './errors.js';
 import type { Emitter } from './events.js';
 import type { ResolvedCircuit } from './options.js';
-import type { CircuitSnapshot, CircuitState, ForcedMode, Outcome, Verdict } from './types.js';
+import { CallPermit } from './permit.js';
+import { parseRetryAfter } from './retry-after.js';
+import type { RetryAfterPolicy } from './rule-options.js';
+import type {
+  CircuitSnapshot,
+  CircuitState,
+  ForcedMode,
+  Outcome,
+  TransitionReason,
+  Verdict,
+} from './types.js';
 
 /** What an adapter reports about one call when it settles a {@link Permit}. */
 export interface SettleInput {
@@ -20,6 +32,11 @@ export interface SettleInput {
    * `AbortError` is a caller's abort; an adapter that knows better says so here.
    */
   readonly aborted?: boolean;
+  /**
+   * The response's `Retry-After` header, as received (delay-seconds or an HTTP-date). The circuit
+   * reads it when `honorRetryAfter` applies to the response's status; otherwise it is ignored.
+   */
+  readonly retryAfter?: string;
 }
 
 /**
@@ -38,6 +55,7 @@ export interface Permit {
 export interface CircuitHost {
   readonly emitter: Emitter;
   readonly stackTraces: boolean;
+  readonly time: Timebase;
   /** Returns the store's circuit for `key`, registering `circuit` as its handle when needed. */
   attach(circuit: Circuit): StoreCircuit;
   /** Marks `circuit` as recently used. */
@@ -48,6 +66,12 @@ export interface CircuitHost {
 export const kSeq = Symbol('seq');
 
 type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * What a call in shadow mode goes through with: the circuit would have refused it, so no store
+ * issued a ticket, and nothing is counted when it ends.
+ */
+const SHADOW: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
 
 /**
  * One named circuit. Get it from {@link Infuse.circuit}; it is created on first use, and every
@@ -64,7 +88,18 @@ export class Circuit {
   #rejections = 0;
   // Read on every call: kept here rather than two and three objects away.
   readonly #custom: boolean;
+  /** A rule or a predicate needs the call's duration: calls are timed. */
+  readonly #timed: boolean;
+  readonly #slow: boolean;
+  /** A rule needs more than the verdict (see CallDetail). */
+  readonly #detailed: boolean;
+  readonly #retryAfter: RetryAfterPolicy | null;
+  readonly #shadow: boolean;
   readonly #emitter: Emitter;
+  /** The last settle that may have tripped the circuit (a failure, a Retry-After). */
+  #lastFailure: SettleInput | undefined;
+  /** The failure that tripped the circuit this episode (see CircuitBreakerError.cause). */
+  #cause: unknown;
 
   /** @internal Use {@link Infuse.circuit}. */
   constructor(key: string, resolved: ResolvedCircuit, host: CircuitHost, store: StoreCircuit) {
@@ -73,6 +108,11 @@ export class Circuit {
     this.#host = host;
     this.#store = store;
     this.#custom = resolved.classifier.custom;
+    this.#slow = (resolved.policy.slowCallRate ?? null) !== null;
+    this.#timed = this.#custom || this.#slow;
+    this.#retryAfter = resolved.retryAfter;
+    this.#detailed = this.#slow || this.#retryAfter !== null;
+    this.#shadow = resolved.shadow;
     this.#emitter = host.emitter;
   }
 
@@ -134,7 +174,11 @@ export class Circuit {
     if (admission instanceof Promise) {
       return admission.then((late) => this.#run(store, late, fn, args));
     }
-    if (!admission.allowed) return Promise.reject(this.#reject(admission));
+    if (!admission.allowed) {
+      const error = this.#reject(admission);
+      if (error !== null) return Promise.reject(error);
+      return this.#run(store, SHADOW, fn, args);
+    }
     return this.#run(store, admission, fn, args);
   }
 
@@ -201,12 +245,33 @@ export class Circuit {
    * outcome listener. Only then is a call timed. @internal
    */
   get observed(): boolean {
-    return this.#custom || this.#emitter.observesOutcomes;
+    return this.#timed || this.#emitter.observesOutcomes;
   }
 
-  /** Counts a refusal, tells listeners, and returns the error to reject with. @internal */
-  refuse(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+  /** A reading of the clock durations are measured with. @internal */
+  elapsed(): number {
+    return this.#host.time.elapsed();
+  }
+
+  /**
+   * Counts a refusal, tells listeners, and returns the error to reject with; or, in shadow mode,
+   * tells listeners and returns null: the call goes through with {@link shadowTicket}. @internal
+   */
+  refuse(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     return this.#reject(admission);
+  }
+
+  /** The ticket a call in shadow mode goes through with. @internal */
+  get shadowTicket(): Ticket {
+    return SHADOW;
+  }
+
+  /**
+   * The store announced that this circuit opened: remember what tripped it, for the refusals of
+   * this episode. @internal
+   */
+  opened(reason: TransitionReason): void {
+    this.#cause = causeOf(reason, this.#lastFailure);
   }
 
   /** Opens the circuit now, for `resetTimeout` (clears a forced mode). */
@@ -251,6 +316,7 @@ export class Circuit {
     input: SettleInput | undefined,
   ): Verdict | Promise<Verdict> {
     const emitter = this.#emitter;
+    if (ticket === SHADOW) return this.#settleShadow(started, threw, input);
     const aborted = countsAsNothing(threw, input);
     // The default rule needs no Outcome (a throw or a status of 500 or more fails): one is built
     // only for a predicate or a listener that will see it.
@@ -270,15 +336,49 @@ export class Circuit {
         emitter.emit(event, { key: this.key, outcome, verdict });
       }
     }
-    const released = store.release(ticket, storeVerdict(verdict));
+    // Most circuits have neither rule: no detail to build, and only a failure is remembered.
+    const detail =
+      this.#detailed && verdict !== 'aborted' ? this.#detail(started, input) : undefined;
+    if (verdict === 'failure' || detail?.retryAfter !== undefined) this.#lastFailure = input;
+    const released = store.release(ticket, storeVerdict(verdict), detail);
     return released === undefined ? verdict : released.then(() => verdict);
+  }
+
+  /** What the store's rules need besides the verdict: the duration, the server's Retry-After. */
+  #detail(started: number, input: SettleInput | undefined): CallDetail | undefined {
+    let retryAfter: number | undefined;
+    const policy = this.#retryAfter;
+    const header = input?.retryAfter;
+    const status = input?.status;
+    if (policy !== null && header !== undefined && status !== undefined) {
+      if (policy.statuses.includes(status)) {
+        const ms = parseRetryAfter(header, this.#host.time.epoch());
+        if (ms !== null) retryAfter = Math.min(ms, policy.max);
+      }
+    }
+    const duration = this.#slow && !Number.isNaN(started) ? this.elapsed() - started : undefined;
+    if (duration === undefined && retryAfter === undefined) return undefined;
+    return retryAfter === undefined
+      ? { duration: duration as number }
+      : duration === undefined
+        ? { retryAfter }
+        : { duration, retryAfter };
+  }
+
+  /**
+   * A call the circuit would have refused ended: nothing is counted and no outcome is told, as the
+   * circuit would never have sent it; the caller still learns how it would have been judged.
+   */
+  #settleShadow(started: number, threw: boolean, input: SettleInput | undefined): Verdict {
+    if (countsAsNothing(threw, input)) return 'aborted';
+    return classify(this.#resolved.classifier, this.#outcome(started, threw, input));
   }
 
   #outcome(started: number, threw: boolean, input: SettleInput | undefined): Outcome {
     const outcome: { -readonly [K in keyof Outcome]: Outcome[K] } = {
       key: this.key,
       // A call that began while nothing observed outcomes was not timed.
-      duration: Number.isNaN(started) ? 0 : performance.now() - started,
+      duration: Number.isNaN(started) ? 0 : this.elapsed() - started,
     };
     if (threw) outcome.error = input?.error;
     if (input?.status !== undefined) outcome.status = input.status;
@@ -293,19 +393,25 @@ export class Circuit {
     fn: (...args: A) => R,
     args: A,
   ): Promise<Awaited<R>> {
-    if (!admission.allowed) throw this.#reject(admission);
+    let ticket: Ticket;
+    if (admission.allowed) ticket = admission;
+    else {
+      const error = this.#reject(admission);
+      if (error !== null) throw error;
+      ticket = SHADOW;
+    }
     // With no predicate and no outcome listener nobody sees an Outcome: no clock is read, and the
     // settle below goes straight to the store. This is the path most calls take.
-    const started = this.observed ? performance.now() : NaN;
+    const started = this.observed ? this.elapsed() : NaN;
     let value: Awaited<R>;
     try {
       value = await fn(...args);
     } catch (error) {
-      const settled = this.settle(store, admission, started, true, { error });
+      const settled = this.settle(store, ticket, started, true, { error });
       if (typeof settled !== 'string') await settled;
       throw error;
     }
-    const settled = this.settle(store, admission, started, false, undefined);
+    const settled = this.settle(store, ticket, started, false, undefined);
     if (typeof settled !== 'string') await settled;
     return value;
   }
@@ -328,12 +434,23 @@ export class Circuit {
     };
   }
 
-  #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError {
+  #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     const { state, forced, retryAfter } = admission;
-    this.#rejections++;
-    const error = createRejection(this.key, state, retryAfter, forced, this.#host.stackTraces);
     const emitter = this.#host.emitter;
-    if (emitter.has('reject')) emitter.emit('reject', { key: this.key, state, forced, retryAfter });
+    const shadow = this.#shadow;
+    if (shadow) {
+      if (emitter.has('reject')) {
+        emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });
+      }
+      return null;
+    }
+    this.#rejections++;
+    const cause = forced === null ? this.#cause : undefined;
+    const { stackTraces } = this.#host;
+    const error = createRejection(this.key, state, retryAfter, forced, stackTraces, cause);
+    if (emitter.has('reject')) {
+      emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });
+    }
     return error;
   }
 
@@ -348,80 +465,8 @@ export class Circuit {
   }
 }
 
-/**
- * The {@link Permit} of one call. An adapter extends it with what it knows of its request, so that
- * one object per attempt carries the permit and, when it is passed to {@link settleNow}, the
- * outcome too. Create it for a circuit, {@link enter} it, settle it once. @internal
- */
-export class CallPermit implements Permit {
-  readonly #circuit: Circuit;
-  #store: StoreCircuit | null = null;
-  #ticket: Ticket | null = null;
-  #started = NaN;
-  #verdict: Verdict | Promise<Verdict> | null = null;
-
-  constructor(circuit: Circuit) {
-    this.#circuit = circuit;
-  }
-
-  get key(): string {
-    return this.#circuit.key;
-  }
-
-  get trial(): boolean {
-    return this.#ticket?.kind === 'trial';
-  }
-
-  /**
-   * Asks the circuit for this call: returns nothing once the store let the call go at once,
-   * throws {@link CircuitBreakerError} when it refused at once, or returns a promise when the
-   * store answers later (which rejects on refusal). @internal
-   */
-  enter(): Promise<void> | undefined {
-    const circuit = this.#circuit;
-    const store = circuit.storeCircuit();
-    const admission = store.acquire();
-    if (admission instanceof Promise) return admission.then((late) => this.#admit(store, late));
-    this.#admit(store, admission);
-    return undefined;
-  }
-
-  #admit(store: StoreCircuit, admission: Admission): void {
-    const circuit = this.#circuit;
-    if (!admission.allowed) throw circuit.refuse(admission);
-    this.#store = store;
-    this.#ticket = admission;
-    if (circuit.observed) this.#started = performance.now();
-  }
-
-  settle(result?: SettleInput): Promise<Verdict> {
-    return Promise.resolve(this.settleNow(result));
-  }
-
-  /**
-   * True once admitted by a store whose `release` never returns a promise: {@link settleNow} then
-   * always counts at once. @internal
-   */
-  get countsAtOnce(): boolean {
-    return this.#store?.releasesAtOnce === true;
-  }
-
-  /**
-   * {@link settle}, without a promise when the store counts at once (the in-memory store always
-   * does), so that an adapter hands the response back without an extra turn. @internal
-   */
-  settleNow(result?: SettleInput): Verdict | Promise<Verdict> {
-    if (this.#verdict === null) {
-      const store = this.#store;
-      const ticket = this.#ticket;
-      // Never admitted (entered late, or refused): there is nothing to count.
-      if (store === null || ticket === null) return (this.#verdict = 'aborted');
-      const threw = result !== undefined && 'error' in result;
-      this.#verdict = this.#circuit.settle(store, ticket, this.#started, threw, result);
-    }
-    return this.#verdict;
-  }
-}
+/** Adapters import the permit from here, where it always lived. @internal */
+export { CallPermit };
 
 function eventOf(verdict: Verdict): 'success' | 'failure' | 'abort' {
   return verdict === 'failure' ? 'failure' : verdict === 'aborted' ? 'abort' : 'success';

@@ -24,17 +24,27 @@ export class CircuitBreakerError extends Error {
   readonly forced: ForcedMode | null;
   /**
    * Milliseconds until a trial call may go: 0 when the circuit is half-open with every permit
-   * taken (try again soon), `Infinity` while forced open.
+   * taken (try again soon), `Infinity` while forced open. When a server's `Retry-After` opened the
+   * circuit (`honorRetryAfter`), the time the server asked for that remains.
    */
   readonly retryAfter: number;
+  /**
+   * The failure that tripped the circuit, when it tripped in this process: what the guarded call
+   * threw, or, for a failing response that threw nothing (a 5xx from `fetch`, a 429 with
+   * `Retry-After`), an `Error` naming its status. Absent for a circuit opened by hand, forced
+   * open, or tripped by another process of the fleet.
+   */
+  declare readonly cause?: unknown;
 
+  /** @param options `cause`: the failure that tripped the circuit (see {@link cause}). */
   constructor(
     key: string,
     state: CircuitState,
     retryAfter: number,
     forced: ForcedMode | null = null,
+    options?: { readonly cause?: unknown },
   ) {
-    super(describe(key, state, retryAfter, forced));
+    super(describe(key, state, retryAfter, forced), options);
     this.key = key;
     this.state = state;
     this.forced = forced;
@@ -147,12 +157,15 @@ export function createRejection(
   retryAfter: number,
   forced: ForcedMode | null,
   stackTraces: boolean,
+  cause: unknown,
 ): CircuitBreakerError {
-  if (stackTraces) return new CircuitBreakerError(key, state, retryAfter, forced);
+  // Error sets `cause` whenever the options have one, even undefined: leave it out then.
+  const options = cause === undefined ? undefined : { cause };
+  if (stackTraces) return new CircuitBreakerError(key, state, retryAfter, forced, options);
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new CircuitBreakerError(key, state, retryAfter, forced);
+    return new CircuitBreakerError(key, state, retryAfter, forced, options);
   } finally {
     Error.stackTraceLimit = limit;
   }

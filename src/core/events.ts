@@ -20,12 +20,20 @@ export interface OutcomeEvent {
   readonly verdict: Verdict;
 }
 
-/** A call was refused by an open, forced-open or saturated half-open circuit. */
+/**
+ * A call was refused by an open, forced-open or saturated half-open circuit; or, in shadow mode
+ * (`shadow: true`), would have been refused and went through.
+ */
 export interface RejectEvent {
   readonly key: string;
   readonly state: CircuitState;
   readonly forced: ForcedMode | null;
   readonly retryAfter: number;
+  /**
+   * True when the circuit is in shadow mode: the call was not refused but let through, and its
+   * outcome is not counted.
+   */
+  readonly shadow: boolean;
 }
 
 /**
@@ -47,7 +55,10 @@ export interface InfuseEvents {
   failure: OutcomeEvent;
   /** A call was aborted by its caller and counted as nothing. */
   abort: OutcomeEvent;
-  /** A call was refused without running; fires once per refused call. */
+  /**
+   * A call was refused without running; fires once per refused call. In shadow mode it fires, with
+   * `shadow: true`, for each call that would have been refused (and ran).
+   */
   reject: RejectEvent;
   /** Something happened to the store itself (a shared backend went away or came back, bad data). */
   store: StoreEvent;

@@ -1,7 +1,9 @@
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreCircuit, StoreConnection, Transition } from '../stores/store.js';
 import { Circuit, kSeq, type CircuitHost } from './circuit.js';
+import { timebase } from './clock.js';
 import { Emitter, type InfuseEvents, type Listener } from './events.js';
+import { checkCapabilities } from './capabilities.js';
 import {
   normalizeOptions,
   optionsFor,
@@ -37,16 +39,30 @@ export class Infuse {
   readonly #recent: number;
   #shutdown: Promise<void> | null = null;
 
-  /** Validates `options` (a TypeError names any bad one) and connects to the store. */
+  /**
+   * Validates `options` (a TypeError names any bad one, and any option the store does not
+   * support) and connects to the store.
+   */
   constructor(options?: InfuseOptions) {
     this.#options = normalizeOptions(options);
-    this.#store = this.#options.store ?? new MemoryStore();
+    const { clock } = this.#options;
+    this.#store =
+      this.#options.store ?? new MemoryStore(clock === null ? {} : { now: () => clock.now() });
+    checkCapabilities(this.#options, this.#store);
+    if (clock !== null && this.#store instanceof MemoryStore && this.#store.readsDateNow) {
+      // Open periods would run on Date.now while durations and Retry-After dates run on `clock`.
+      throw new TypeError(
+        'infuse-breaker: option "clock" is given, but the MemoryStore given as "store" reads ' +
+          'Date.now; give it the same clock: new MemoryStore({ now: clock.now })',
+      );
+    }
     this.#sweepAbove = this.#options.maxCircuits;
     this.#recent = Math.floor(this.#options.maxCircuits / 2);
     const emitter = this.#emitter;
     this.#host = {
       emitter,
       stackTraces: this.#options.stackTraces,
+      time: timebase(clock),
       attach: (circuit) => this.#attach(circuit),
       touch: (circuit) => {
         this.#touch(circuit);
@@ -54,6 +70,9 @@ export class Infuse {
     };
     this.#connection = this.#store.connect({
       transition: (transition: Transition) => {
+        if (transition.to === 'open' && transition.forced === null) {
+          this.#circuits.get(transition.key)?.opened(transition.reason);
+        }
         if (emitter.has('stateChange')) {
           const { key, from, to, fromForced, forced, reason } = transition;
           emitter.emit('stateChange', { key, from, to, fromForced, forced, reason });

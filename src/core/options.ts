@@ -1,25 +1,24 @@
-import type { FailureRatePolicy, InitialState, Policy, Store } from '../stores/store.js';
+import type { InitialState, Policy, Store } from '../stores/store.js';
+import type { Clock } from './clock.js';
+import {
+  normalizeRate,
+  normalizeRetryAfter,
+  normalizeSlowCallRate,
+  type FailureRateOptions,
+  type RetryAfterOptions,
+  type RetryAfterPolicy,
+  type SlowCallRateOptions,
+} from './rule-options.js';
 import type { Outcome } from './types.js';
+import { checkKeys, invalid, nonNegative, positiveInteger, show } from './validate.js';
+
+export type { FailureRateOptions, RetryAfterOptions, SlowCallRateOptions } from './rule-options.js';
+// Other parts of the package import these from here.
+export { invalid, show };
 
 /** An error class (matched with `instanceof` on `outcome.error`) or a predicate of the outcome. */
 export type ExcludeEntry =
   (abstract new (...args: never[]) => unknown) | ((outcome: Outcome) => boolean);
-
-/** Open the circuit when the share of failures over a sliding window gets too high. */
-export interface FailureRateOptions {
-  /** Share of failed calls, from 0 to 1, that opens the circuit (0.5 = half of them). */
-  readonly threshold: number;
-  /**
-   * Calls the window must hold before the rate is judged at all.
-   * @default 20
-   */
-  readonly minimumCalls?: number;
-  /**
-   * Length of the sliding window in milliseconds; it slides a tenth at a time.
-   * @default 10_000
-   */
-  readonly window?: number;
-}
 
 /** Options that can be set for all circuits and overridden per key in `circuits`. */
 export interface CircuitOptions {
@@ -66,6 +65,38 @@ export interface CircuitOptions {
    * @default 'closed'
    */
   readonly initialState?: InitialState;
+  /**
+   * Honour a server's `Retry-After`: a response whose status is in `statuses` (429 and 503 unless
+   * given) and that carries `Retry-After` (delay-seconds or an HTTP-date) opens its circuit at
+   * once, until that time (at most `max`), with reason `'retryAfter'`; the refusals meanwhile carry
+   * the server's remaining time in `CircuitBreakerError.retryAfter`, and the first call after it
+   * goes through as a trial. Malformed or past values are ignored. The HTTP adapters hand the
+   * header over; `false` turns it off for a key when it is set at the top level.
+   *
+   * Off by default: a circuit covers a whole host (and, with a shared store, a whole fleet), while a
+   * 429's `Retry-After` often speaks for one account, token or endpoint. Turn it on where the
+   * server's limit is per host or per account that the whole fleet shares.
+   * @default false
+   * @example true
+   * @example { statuses: [503], max: 60_000 }
+   */
+  readonly honorRetryAfter?: boolean | RetryAfterOptions;
+  /**
+   * Also open on the share of slow calls over a sliding window, with reason `'slowCallRate'`: a
+   * call is slow when it took `duration` ms or more, whatever its outcome (for HTTP, the time to
+   * its response). A slow trial call re-opens a half-open circuit. `null` turns it off for a key.
+   * @default null (off)
+   * @example { threshold: 0.5, duration: 2_000, minimumCalls: 20, window: 10_000 }
+   */
+  readonly slowCallRate?: SlowCallRateOptions | null;
+  /**
+   * Shadow mode: the circuit runs exactly as it would (transitions, snapshot, metrics), but no call
+   * is refused. A call it would have refused goes through, fires `reject` with `shadow: true`, and
+   * its outcome is not counted (the circuit would never have sent it). Use it to try a policy in
+   * production before it may refuse anything.
+   * @default false
+   */
+  readonly shadow?: boolean;
 }
 
 /** Options of {@link Infuse}. */
@@ -96,6 +127,14 @@ export interface InfuseOptions extends CircuitOptions {
    * @default false
    */
   readonly stackTraces?: boolean;
+  /**
+   * The clock the breaker runs on: the open periods, call durations and `Retry-After` dates of
+   * every circuit, and the default store's time. A store you pass keeps its own: give a
+   * `MemoryStore` the same clock (`new MemoryStore({ now: clock.now })`); one made without `now`
+   * is refused here. Tests use `TestClock` from `infuse-breaker/testing`.
+   * @default `Date.now` for times and `performance.now` for durations
+   */
+  readonly clock?: Clock;
 }
 
 /** How one circuit classifies outcomes. */
@@ -111,6 +150,9 @@ export interface Classifier {
 export interface ResolvedCircuit {
   readonly policy: Policy;
   readonly classifier: Classifier;
+  /** `honorRetryAfter`, or null when off. */
+  readonly retryAfter: RetryAfterPolicy | null;
+  readonly shadow: boolean;
 }
 
 /** Normalised options: validated, defaults applied, patterns sorted. */
@@ -122,6 +164,7 @@ export interface NormalizedOptions {
   readonly store: Store | null;
   readonly maxCircuits: number;
   readonly stackTraces: boolean;
+  readonly clock: Clock | null;
 }
 
 export const DEFAULTS = {
@@ -141,9 +184,18 @@ const CIRCUIT_KEYS = new Set([
   'exclude',
   'isFailure',
   'initialState',
+  'honorRetryAfter',
+  'slowCallRate',
+  'shadow',
 ]);
-const INFUSE_KEYS = new Set([...CIRCUIT_KEYS, 'circuits', 'store', 'maxCircuits', 'stackTraces']);
-const RATE_KEYS = new Set(['threshold', 'minimumCalls', 'window']);
+const INFUSE_KEYS = new Set([
+  ...CIRCUIT_KEYS,
+  'circuits',
+  'store',
+  'maxCircuits',
+  'stackTraces',
+  'clock',
+]);
 const INITIAL_STATES = new Set<unknown>(['closed', 'open', 'half-open', 'forced-open', 'disabled']);
 
 /** Validates `options` and returns a new normalised object; the caller's object is not touched. */
@@ -191,7 +243,11 @@ export function normalizeOptions(options: InfuseOptions | undefined): Normalized
   positiveInteger('maxCircuits', maxCircuits);
   const stackTraces = given.stackTraces ?? false;
   if (typeof stackTraces !== 'boolean') invalid('stackTraces', 'a boolean', stackTraces);
-  return { base, exact, patterns, store, maxCircuits, stackTraces };
+  const clock = given.clock ?? null;
+  if (clock !== null && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
+    invalid('clock', 'an object with a now() method', clock);
+  }
+  return { base, exact, patterns, store, maxCircuits, stackTraces, clock };
 }
 
 /**
@@ -246,6 +302,10 @@ function resolve(
   const halfOpenMaxCalls = pick('halfOpenMaxCalls') ?? DEFAULTS.halfOpenMaxCalls;
   positiveInteger(path + 'halfOpenMaxCalls', halfOpenMaxCalls);
   const failureRate = normalizeRate(pick('failureRate'), path + 'failureRate');
+  const slowCallRate = normalizeSlowCallRate(pick('slowCallRate'), path + 'slowCallRate');
+  const retryAfter = normalizeRetryAfter(pick('honorRetryAfter'), path + 'honorRetryAfter');
+  const shadow = pick('shadow') ?? false;
+  if (typeof shadow !== 'boolean') invalid(path + 'shadow', 'a boolean', shadow);
   const initialState = pick('initialState') ?? null;
   if (initialState !== null && !INITIAL_STATES.has(initialState)) {
     invalid(path + 'initialState', `one of ${[...INITIAL_STATES].join(', ')}`, initialState);
@@ -268,77 +328,20 @@ function resolve(
     invalid(path + 'isFailure', 'a function', isFailure);
   }
   return {
-    policy: { failMax, resetTimeout, halfOpenMaxCalls, failureRate, initialState },
+    policy: { failMax, resetTimeout, halfOpenMaxCalls, failureRate, initialState, slowCallRate },
     classifier: {
       classes,
       predicates,
       isFailure,
       custom: classes.length > 0 || predicates.length > 0 || isFailure !== null,
     },
+    retryAfter,
+    shadow,
   };
-}
-
-function normalizeRate(
-  rate: FailureRateOptions | null | undefined,
-  path: string,
-): FailureRatePolicy | null {
-  if (rate === undefined || rate === null) return null;
-  if (typeof rate !== 'object') invalid(path, 'an object such as { threshold: 0.5 }', rate);
-  checkKeys(rate, RATE_KEYS, path + '.');
-  const { threshold } = rate;
-  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
-    invalid(path + '.threshold', 'a number from 0 to 1', threshold);
-  }
-  const minimumCalls = rate.minimumCalls ?? DEFAULTS.minimumCalls;
-  positiveInteger(path + '.minimumCalls', minimumCalls);
-  const window = rate.window ?? DEFAULTS.window;
-  nonNegative(path + '.window', window);
-  if (window === 0) invalid(path + '.window', 'more than 0 ms', window);
-  return { threshold, minimumCalls, window };
 }
 
 function isClass(fn: (...args: never[]) => unknown): boolean {
   const prototype: unknown = (fn as { prototype?: unknown }).prototype;
   if (fn === Error || prototype instanceof Error) return true;
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
-}
-
-function checkKeys(object: object, allowed: ReadonlySet<string>, path: string): void {
-  for (const name of Object.keys(object)) {
-    if (!allowed.has(name)) {
-      const known = [...allowed].join(', ');
-      throw new TypeError(
-        `infuse-breaker: unknown option "${path}${name}"; known options are: ${known}`,
-      );
-    }
-  }
-}
-
-function positiveInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    invalid(name, 'a positive integer', value);
-  }
-}
-
-function nonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    invalid(name, 'a finite number of milliseconds, 0 or more', value);
-  }
-}
-
-/** Throws the TypeError every bad option gets: it names the option, what it must be, and the value. */
-export function invalid(name: string, expected: string, value: unknown): never {
-  throw new TypeError(`infuse-breaker: option "${name}" must be ${expected}; got ${show(value)}`);
-}
-
-/** Names a value in an error message without dumping it. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  // Only primitives are left here (numbers, booleans, bigints, symbols, undefined).
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  return String(value);
 }

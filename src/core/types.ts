@@ -25,7 +25,14 @@ export type TransitionReason =
   | 'failMax'
   /** The failure rate over the window reached `failureRate.threshold`. */
   | 'failureRate'
-  /** `resetTimeout` passed and a call arrived: the circuit lets trial calls through. */
+  /** The share of slow calls over the window reached `slowCallRate.threshold`. */
+  | 'slowCallRate'
+  /** A response carried `Retry-After` (see `honorRetryAfter`): open until the server's time. */
+  | 'retryAfter'
+  /**
+   * The open period ended (`resetTimeout`, or the server's `Retry-After`) and a call arrived: the
+   * circuit lets trial calls through.
+   */
   | 'resetTimeout'
   /** A trial call failed: the circuit opens for another `resetTimeout`. */
   | 'trialFailed'

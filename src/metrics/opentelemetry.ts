@@ -1,11 +1,14 @@
 import {
   metrics,
+  trace,
   type Attributes,
   type Meter,
   type MeterProvider,
   type ObservableCallback,
 } from '@opentelemetry/api';
+import type { OutcomeEvent } from '../core/events.js';
 import type { Infuse } from '../core/infuse.js';
+import { invalid } from '../core/validate.js';
 import type { CircuitMode, TransitionReason } from '../core/types.js';
 import {
   MODES,
@@ -19,6 +22,13 @@ import {
 
 /** Options of {@link instrumentOpenTelemetry}. Give a `meter` or a `meterProvider`, not both. */
 export interface OpenTelemetryOptions {
+  /**
+   * Also record on the active span (see {@link instrumentOpenTelemetry}): refused calls, the
+   * outcome of guarded calls, and transitions. Needs a tracer provider and a context manager
+   * registered with @opentelemetry/api, as any OpenTelemetry tracing setup has.
+   * @default true
+   */
+  readonly tracing?: boolean;
   /** The meter to create the instruments with. */
   readonly meter?: Meter;
   /**
@@ -46,7 +56,10 @@ export interface OpenTelemetryMetrics {
 export const ATTR_CIRCUIT_KEY = 'infuse_breaker.circuit.key';
 /** Attribute: a circuit state, forced modes included (`closed`, `open`, `half-open`, `forced-open`, `disabled`). */
 export const ATTR_CIRCUIT_STATE = 'infuse_breaker.circuit.state';
-/** Attribute: how a call ended (`success`, `failure`, `excluded`, `rejected`, `aborted`). */
+/**
+ * Attribute: how a call ended (`success`, `failure`, `excluded`, `rejected`, `shadow-rejected`,
+ * `aborted`).
+ */
 export const ATTR_CALL_OUTCOME = 'infuse_breaker.call.outcome';
 /** Attribute: the state a circuit left. */
 export const ATTR_TRANSITION_FROM = 'infuse_breaker.transition.from';
@@ -54,6 +67,17 @@ export const ATTR_TRANSITION_FROM = 'infuse_breaker.transition.from';
 export const ATTR_TRANSITION_TO = 'infuse_breaker.transition.to';
 /** Attribute: why the circuit changed state (a `TransitionReason`, `remote` for another process). */
 export const ATTR_TRANSITION_REASON = 'infuse_breaker.transition.reason';
+
+/** Attribute of a span event: seconds until the circuit lets a trial call through (absent while forced open). */
+export const ATTR_RETRY_AFTER = 'infuse_breaker.circuit.retry_after';
+/** Attribute of a span event: true when a circuit in shadow mode let the call it would refuse run. */
+export const ATTR_SHADOW = 'infuse_breaker.call.shadow';
+/** Span event: the circuit refused the call (key, state, retry_after; shadow when it let it run). */
+export const EVENT_CALL_REJECTED = 'infuse_breaker.call.rejected';
+/** Span event: a guarded call ended and was counted (key, outcome). */
+export const EVENT_CALL_COMPLETED = 'infuse_breaker.call.completed';
+/** Span event: a circuit changed state or forced mode (key, from, to, reason). */
+export const EVENT_CIRCUIT_TRANSITION = 'infuse_breaker.circuit.transition';
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
@@ -69,10 +93,21 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
  * | `infuse_breaker.circuit.state` | ObservableUpDownCounter | `{circuit}` | `infuse_breaker.circuit.key`, `infuse_breaker.circuit.state` |
  * | `infuse_breaker.circuit.transitions` | Counter | `{transition}` | `infuse_breaker.circuit.key`, `infuse_breaker.transition.from`, `.to`, `.reason` |
  *
- * Outcomes are `success`, `failure`, `excluded`, `rejected` (refused, never ran; no duration) and
+ * Outcomes are `success`, `failure`, `excluded`, `rejected` (refused, never ran; no duration),
+ * `shadow-rejected` (shadow mode: would have been refused, ran, not counted; no duration) and
  * `aborted`. The state is observed at each collection from {@link Infuse.snapshot} for every state
  * (`closed`, `open`, `half-open`, `forced-open`, `disabled`): 1 for the one the circuit is in, 0
  * for the others, so summing over circuits counts circuits per state.
+ *
+ * Spans: unless `tracing: false`, each of these also becomes an event on the span active where it
+ * happens (a span that is not recording is left alone), so that a trace says why a call never
+ * reached the wire:
+ *
+ * | span event | attributes |
+ * |---|---|
+ * | `infuse_breaker.call.rejected` | `infuse_breaker.circuit.key`, `infuse_breaker.circuit.state`, `infuse_breaker.circuit.retry_after` (s), `infuse_breaker.call.shadow` (shadow mode only) |
+ * | `infuse_breaker.call.completed` | `infuse_breaker.circuit.key`, `infuse_breaker.call.outcome` |
+ * | `infuse_breaker.circuit.transition` | `infuse_breaker.circuit.key`, `infuse_breaker.transition.from`, `.to`, `.reason` |
  *
  * A circuit the registry drops (`maxCircuits`) is no longer observed and its cached attributes
  * are let go. The API has no way to remove a series of a synchronous instrument: with delta
@@ -94,11 +129,13 @@ export function instrumentOpenTelemetry(
   checkInfuse(infuse);
   const given = checkOptions(
     options,
-    ['meter', 'meterProvider', 'buckets'],
+    ['meter', 'meterProvider', 'buckets', 'tracing'],
     'instrumentOpenTelemetry',
   );
   const meter = meterOf(given);
   const buckets = given.buckets === undefined ? DEFAULT_BUCKETS : checkBuckets(given.buckets);
+  const tracing = given.tracing ?? true;
+  if (typeof tracing !== 'boolean') invalid('tracing', 'a boolean', tracing);
 
   const calls = meter.createCounter('infuse_breaker.calls', {
     description: 'Calls through the circuit, by outcome.',
@@ -157,15 +194,54 @@ export function instrumentOpenTelemetry(
   };
   state.addCallback(observe);
 
+  const untrace = tracing ? traceSpans(infuse) : () => undefined;
+
   let stopped = false;
   return {
     stop() {
       if (stopped) return;
       stopped = true;
       unwatch();
+      untrace();
       state.removeCallback(observe);
       attributesOf.clear();
     },
+  };
+}
+
+/** Adds the breaker's events to the active span; returns a function that stops. */
+function traceSpans(infuse: Infuse): () => void {
+  const record = (name: string, attributes: Attributes): void => {
+    const span = trace.getActiveSpan();
+    if (span?.isRecording()) span.addEvent(name, attributes);
+  };
+  const onOutcome = ({ key, verdict }: OutcomeEvent): void => {
+    record(EVENT_CALL_COMPLETED, { [ATTR_CIRCUIT_KEY]: key, [ATTR_CALL_OUTCOME]: verdict });
+  };
+  const unsubscribe = [
+    infuse.on('reject', ({ key, state, forced, retryAfter, shadow }) => {
+      const attributes: Attributes = {
+        [ATTR_CIRCUIT_KEY]: key,
+        [ATTR_CIRCUIT_STATE]: forced ?? state,
+      };
+      if (Number.isFinite(retryAfter)) attributes[ATTR_RETRY_AFTER] = retryAfter / 1000;
+      if (shadow) attributes[ATTR_SHADOW] = true;
+      record(EVENT_CALL_REJECTED, attributes);
+    }),
+    infuse.on('success', onOutcome),
+    infuse.on('failure', onOutcome),
+    infuse.on('abort', onOutcome),
+    infuse.on('stateChange', ({ key, from, to, fromForced, forced, reason }) => {
+      record(EVENT_CIRCUIT_TRANSITION, {
+        [ATTR_CIRCUIT_KEY]: key,
+        [ATTR_TRANSITION_FROM]: fromForced ?? from,
+        [ATTR_TRANSITION_TO]: forced ?? to,
+        [ATTR_TRANSITION_REASON]: reason,
+      });
+    }),
+  ];
+  return () => {
+    for (const off of unsubscribe) off();
   };
 }
 

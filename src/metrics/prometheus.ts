@@ -53,9 +53,11 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
  *   others, one series per state (`closed`, `open`, `half-open`, `forced-open`, `disabled`), like an
  *   OpenMetrics StateSet. `sum by (state) (infuse_breaker_state)` counts circuits per state.
  * - `infuse_breaker_calls_total{circuit, outcome}` (counter): calls by outcome, one of `success`,
- *   `failure`, `excluded`, `rejected` (refused by the circuit, never ran) or `aborted`.
+ *   `failure`, `excluded`, `rejected` (refused by the circuit, never ran), `shadow-rejected` (a
+ *   circuit in shadow mode would have refused it and let it run; its outcome is not counted) or
+ *   `aborted`.
  * - `infuse_breaker_call_duration_seconds{circuit, outcome}` (histogram): duration of calls that
- *   ran (every outcome but `rejected`).
+ *   ran and were counted (every outcome but `rejected` and `shadow-rejected`).
  * - `infuse_breaker_transitions_total{circuit, from, to, reason}` (counter): changes of state or
  *   forced mode; `from` and `to` take the state values above, `reason` is a `TransitionReason`
  *   (`remote` when another process sharing the store made the change).

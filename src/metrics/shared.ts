@@ -5,10 +5,12 @@ import type { CircuitMode, TransitionReason } from '../core/types.js';
 
 /**
  * How a call through a circuit ended, as metrics count it: a counted verdict (`success`,
- * `failure`, `excluded`, `aborted`), or `rejected` when the circuit refused the call and it never
- * ran.
+ * `failure`, `excluded`, `aborted`), `rejected` when the circuit refused the call and it never
+ * ran, or `shadow-rejected` when a circuit in shadow mode would have refused it and let it run
+ * (its outcome is not counted).
  */
-export type CallOutcome = 'success' | 'failure' | 'excluded' | 'rejected' | 'aborted';
+export type CallOutcome =
+  'success' | 'failure' | 'excluded' | 'rejected' | 'shadow-rejected' | 'aborted';
 
 /** Every {@link CallOutcome}. */
 export const CALL_OUTCOMES: readonly CallOutcome[] = [
@@ -16,6 +18,7 @@ export const CALL_OUTCOMES: readonly CallOutcome[] = [
   'failure',
   'excluded',
   'rejected',
+  'shadow-rejected',
   'aborted',
 ];
 
@@ -33,7 +36,7 @@ export const MODES: readonly CircuitMode[] = [
 
 /** What a metrics integration does with the events of one Infuse. */
 export interface MetricsSink {
-  /** A call ended; `seconds` is absent for a rejected call, which never ran. */
+  /** A call ended; `seconds` is absent for a rejected call (which never ran) and a shadow one. */
   call(key: string, outcome: CallOutcome, seconds?: number): void;
   /** A circuit this Infuse holds changed mode. */
   transition(key: string, from: CircuitMode, to: CircuitMode, reason: TransitionReason): void;
@@ -55,7 +58,9 @@ export function watch(infuse: Infuse, sink: MetricsSink): () => void {
     infuse.on('success', onOutcome),
     infuse.on('failure', onOutcome),
     infuse.on('abort', onOutcome),
-    infuse.on('reject', ({ key }) => sink.call(key, 'rejected')),
+    infuse.on('reject', ({ key, shadow }) =>
+      sink.call(key, shadow ? 'shadow-rejected' : 'rejected'),
+    ),
     infuse.on('stateChange', ({ key, from, to, fromForced, forced, reason }) => {
       // A shared store announces the transitions of circuits other instances hold too; counting
       // those would add series that no 'drop' ever removes.

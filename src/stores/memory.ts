@@ -1,11 +1,12 @@
 import { LocalCircuit, forgetIdle } from './local-circuit.js';
-import type {
-  Policy,
-  Store,
-  StoreCircuit,
-  StoreConnection,
-  StoreHooks,
-  Transition,
+import {
+  STORE_CAPABILITIES,
+  type Policy,
+  type Store,
+  type StoreCircuit,
+  type StoreConnection,
+  type StoreHooks,
+  type Transition,
 } from './store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -31,9 +32,12 @@ export interface MemoryStoreOptions {
  * ```
  */
 export class MemoryStore implements Store {
+  /** Every rule: circuits here run the core's own state machine. */
+  readonly capabilities = STORE_CAPABILITIES;
   readonly #circuits = new Map<string, LocalCircuit>();
   readonly #hooks = new Set<StoreHooks>();
   readonly #now: () => number;
+  readonly #readsDateNow: boolean;
   readonly #announce = (transition: Transition): void => {
     for (const hooks of this.#hooks) hooks.transition(transition);
   };
@@ -44,6 +48,12 @@ export class MemoryStore implements Store {
       throw new TypeError(`MemoryStore: option "now" must be a function, got ${typeof now}`);
     }
     this.#now = now;
+    this.#readsDateNow = options.now === undefined;
+  }
+
+  /** True when made without a `now` option: its circuits read `Date.now`. @internal */
+  get readsDateNow(): boolean {
+    return this.#readsDateNow;
   }
 
   /** How many circuits the store holds. */

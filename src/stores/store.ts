@@ -10,6 +10,11 @@ export interface Policy {
   readonly halfOpenMaxCalls: number;
   readonly failureRate: FailureRatePolicy | null;
   readonly initialState: InitialState | null;
+  /**
+   * Open on the share of slow calls (see {@link Store.capabilities}: only a store that declares
+   * `'slowCallRate'` receives a policy with it set). Absent or `null`: off.
+   */
+  readonly slowCallRate?: SlowCallRatePolicy | null;
 }
 
 /** Normalised `failureRate` options. */
@@ -18,6 +23,45 @@ export interface FailureRatePolicy {
   readonly minimumCalls: number;
   readonly window: number;
 }
+
+/** Normalised `slowCallRate` options: a call that took `duration` ms or more is slow. */
+export interface SlowCallRatePolicy extends FailureRatePolicy {
+  readonly duration: number;
+}
+
+/**
+ * What a store needs to know of a call besides its verdict, for the rules that use it. The core
+ * passes it only when a rule needs it (no object is built for most calls).
+ */
+export interface CallDetail {
+  /** Milliseconds from acquire to settle; present when the policy has `slowCallRate`. */
+  readonly duration?: number;
+  /**
+   * The server asked not to be called again for this many milliseconds (`honorRetryAfter`; already
+   * parsed and bounded by `max`): the store opens the circuit at once until then, with reason
+   * `'retryAfter'`, and lets the first call after it through as a trial.
+   */
+  readonly retryAfter?: number;
+}
+
+/**
+ * A rule beyond the basic ones that a store must implement for an `Infuse` to use it. An `Infuse`
+ * whose options need a capability its store does not declare throws at construction, rather than
+ * run with the option silently ignored.
+ *
+ * - `retryAfter`: applies {@link CallDetail.retryAfter} (option `honorRetryAfter`).
+ * - `slowCallRate`: counts {@link CallDetail.duration} against {@link Policy.slowCallRate}.
+ * - `shadow`: option `shadow` (refusals are turned into calls by the core; a store declares it once
+ *   its own side, such as a fleet-wide switch, is in place).
+ */
+export type StoreCapability = 'retryAfter' | 'slowCallRate' | 'shadow';
+
+/** Every {@link StoreCapability}. */
+export const STORE_CAPABILITIES: readonly StoreCapability[] = [
+  'retryAfter',
+  'slowCallRate',
+  'shadow',
+];
 
 /** A state (or forced mode) applied to a circuit the store holds nothing for yet. */
 export type InitialState = CircuitState | ForcedMode;
@@ -112,8 +156,11 @@ export interface StoreCircuit {
   readonly retired: boolean;
   /** May a call go now? Allowed tickets must be released exactly once. */
   acquire(): Admission | Promise<Admission>;
-  /** Report how an allowed call ended. */
-  release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void>;
+  /**
+   * Report how an allowed call ended. `detail` is given only when a rule of the policy needs more
+   * than the verdict (see {@link CallDetail}).
+   */
+  release(ticket: Ticket, verdict: StoreVerdict, detail?: CallDetail): void | Promise<void>;
   /**
    * True when `release` never returns a promise (the in-memory store). An adapter can then count
    * an attempt alongside the client's own handling of its response, rather than ahead of it.
@@ -129,6 +176,11 @@ export interface StoreCircuit {
  * across a fleet. Every store runs the same contract test suite.
  */
 export interface Store {
+  /**
+   * The optional rules this store implements (see {@link StoreCapability}). Absent: none of them.
+   * @example readonly capabilities = ['retryAfter', 'slowCallRate'] as const;
+   */
+  readonly capabilities?: readonly StoreCapability[];
   /** Called by each `Infuse` that uses the store. */
   connect(hooks: StoreHooks): StoreConnection;
   /**

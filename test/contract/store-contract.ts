@@ -133,6 +133,17 @@ export function storeContract(name: string, harness: StoreHarness): void {
       expect(rejected[0]).toMatchObject({ key: 'svc', state: 'open', forced: null });
     });
 
+    it('carries the failure that tripped the circuit as the cause of its refusals', async () => {
+      const { infuse } = await setup({ failMax: 2 });
+      const circuit = infuse.circuit('svc');
+      const last = new Error('connection reset');
+      await expect(circuit.call(fail('first'))).rejects.toThrow('first');
+      await expect(circuit.call(() => Promise.reject(last))).rejects.toBe(last);
+      const refusal: unknown = await circuit.call(ok(1)).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(CircuitBreakerError);
+      expect((refusal as CircuitBreakerError).cause).toBe(last);
+    });
+
     it('lets exactly halfOpenMaxCalls trial calls through after resetTimeout, and closes when all succeed', async () => {
       const { infuse } = await setup({ failMax: 1, halfOpenMaxCalls: 3 });
       const circuit = infuse.circuit('svc');

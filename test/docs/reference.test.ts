@@ -22,6 +22,7 @@ const ENTRIES = {
   'infuse-breaker/redis': 'redis/index.ts',
   'infuse-breaker/prometheus': 'metrics/prometheus.ts',
   'infuse-breaker/opentelemetry': 'metrics/opentelemetry.ts',
+  'infuse-breaker/testing': 'testing/index.ts',
 };
 
 describe('the reference names every export', () => {

@@ -1,25 +1,30 @@
-import type { FailureRatePolicy } from './store.js';
-
 /** Buckets the window is cut into: the window slides one bucket (a tenth of it) at a time. */
 export const WINDOW_BUCKETS = 10;
 
+/** A share of calls over a sliding window that opens the circuit (`failureRate`, `slowCallRate`). */
+export interface RateRule {
+  readonly threshold: number;
+  readonly minimumCalls: number;
+  readonly window: number;
+}
+
 /**
- * Calls and failures over the last `window` milliseconds, kept in a fixed ring of buckets so that
- * memory stays constant whatever the traffic.
+ * Calls, and the calls a rule marks (failed ones, slow ones), over the last `window` milliseconds,
+ * kept in a fixed ring of buckets so that memory stays constant whatever the traffic.
  */
 export class RateWindow {
-  readonly #policy: FailureRatePolicy;
+  readonly #rule: RateRule;
   readonly #bucketMs: number;
   readonly #calls = new Uint32Array(WINDOW_BUCKETS);
-  readonly #failures = new Uint32Array(WINDOW_BUCKETS);
+  readonly #marked = new Uint32Array(WINDOW_BUCKETS);
   #head = 0;
   #headStart = 0;
   #totalCalls = 0;
-  #totalFailures = 0;
+  #totalMarked = 0;
 
-  constructor(policy: FailureRatePolicy, now: number) {
-    this.#policy = policy;
-    this.#bucketMs = Math.max(1, policy.window / WINDOW_BUCKETS);
+  constructor(rule: RateRule, now: number) {
+    this.#rule = rule;
+    this.#bucketMs = Math.max(1, rule.window / WINDOW_BUCKETS);
     this.#headStart = now;
   }
 
@@ -27,25 +32,26 @@ export class RateWindow {
     return this.#totalCalls;
   }
 
-  get failures(): number {
-    return this.#totalFailures;
+  /** Marked calls in the window (failures, or slow calls). */
+  get marked(): number {
+    return this.#totalMarked;
   }
 
-  /** Counts one call and answers whether the failure rate now calls for opening the circuit. */
-  record(now: number, failed: boolean): boolean {
+  /** Counts one call and answers whether the share of marked calls now calls for opening. */
+  record(now: number, marked: boolean): boolean {
     this.#advance(now);
     const head = this.#head;
     this.#calls[head] = (this.#calls[head] ?? 0) + 1;
     this.#totalCalls++;
-    if (failed) {
-      this.#failures[head] = (this.#failures[head] ?? 0) + 1;
-      this.#totalFailures++;
+    if (marked) {
+      this.#marked[head] = (this.#marked[head] ?? 0) + 1;
+      this.#totalMarked++;
     }
-    const { minimumCalls, threshold } = this.#policy;
+    const { minimumCalls, threshold } = this.#rule;
     return (
       this.#totalCalls >= minimumCalls &&
-      this.#totalFailures > 0 &&
-      this.#totalFailures / this.#totalCalls >= threshold
+      this.#totalMarked > 0 &&
+      this.#totalMarked / this.#totalCalls >= threshold
     );
   }
 
@@ -56,9 +62,9 @@ export class RateWindow {
 
   reset(now: number): void {
     this.#calls.fill(0);
-    this.#failures.fill(0);
+    this.#marked.fill(0);
     this.#totalCalls = 0;
-    this.#totalFailures = 0;
+    this.#totalMarked = 0;
     this.#head = 0;
     this.#headStart = now;
   }
@@ -74,9 +80,9 @@ export class RateWindow {
     for (let i = 0; i < steps; i++) {
       this.#head = (this.#head + 1) % WINDOW_BUCKETS;
       this.#totalCalls -= this.#calls[this.#head] ?? 0;
-      this.#totalFailures -= this.#failures[this.#head] ?? 0;
+      this.#totalMarked -= this.#marked[this.#head] ?? 0;
       this.#calls[this.#head] = 0;
-      this.#failures[this.#head] = 0;
+      this.#marked[this.#head] = 0;
     }
     this.#headStart += steps * this.#bucketMs;
   }

@@ -12,7 +12,7 @@ import {
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys } from './keys.js';
-import { scriptHead, type ScriptSettings } from './lua.js';
+import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type IoRedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';
 
@@ -86,7 +86,8 @@ export type FleetCommand = Command;
 export interface FleetCommandOptions {
   /**
    * How long an `open` command opens the circuit for, in milliseconds (the fleet's processes do
-   * not store their `resetTimeout` in Redis). The other commands ignore it.
+   * not store their `resetTimeout` in Redis). At most one hour: a longer open period is beyond
+   * what the fleet's processes accept as written by infuse-breaker. The other commands ignore it.
    * @default 60_000
    */
   readonly resetTimeout?: number;
@@ -534,10 +535,13 @@ function checkCommand(command: unknown, options: FleetCommandOptions): TypeError
   const { resetTimeout } = options;
   if (
     resetTimeout !== undefined &&
-    (typeof resetTimeout !== 'number' || !Number.isInteger(resetTimeout) || resetTimeout < 0)
+    (typeof resetTimeout !== 'number' ||
+      !Number.isInteger(resetTimeout) ||
+      resetTimeout < 0 ||
+      resetTimeout > MANUAL_OPEN_MAX)
   ) {
     return new TypeError(
-      `RedisAdmin: option "resetTimeout" must be an integer of at least 0; got ${show(resetTimeout)}`,
+      `RedisAdmin: option "resetTimeout" must be an integer from 0 to ${MANUAL_OPEN_MAX}; got ${show(resetTimeout)}`,
     );
   }
   return null;

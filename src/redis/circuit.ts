@@ -21,7 +21,7 @@ import {
   type ScriptReply,
 } from './fleet.js';
 import { within } from './wait.js';
-import { RedisStoreError } from './errors.js';
+import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
 
 const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
@@ -30,6 +30,8 @@ const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation
 export interface CircuitHost {
   /** False while Redis is unreachable: circuits then run on per-process state. */
   readonly up: boolean;
+  /** Why Redis is unreachable (while `up` is false). */
+  readonly downCause: unknown;
   readonly waitTimeout: number;
   readonly trialLease: number;
   /** Runs a script for the circuit; rejects when Redis does not answer. */
@@ -103,9 +105,10 @@ export class RedisCircuit implements StoreCircuit {
   #loading: Promise<void> | null = null;
   #waiters: Resolve[] = [];
   #asking = false;
-  /** Scripts in flight; pub/sub news waits for them so that their own replies come first. */
+  /** Scripts in flight. */
   #ops = 0;
-  #deferred: FleetState | null = null;
+  /** A read asked for by pub/sub: none, one under way, or one more to make after it. */
+  #rechecking: 'idle' | 'reading' | 'again' = 'idle';
   #retired = false;
 
   constructor(
@@ -204,13 +207,13 @@ export class RedisCircuit implements StoreCircuit {
 
   async command(command: Command): Promise<void> {
     if (this.#loading !== null) await this.#loading;
-    const refuse = (cause?: unknown): RedisStoreError =>
+    const refuse = (cause: unknown): RedisStoreError =>
       new RedisStoreError(
         this.key,
-        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: Redis cannot be reached; nothing was changed`,
+        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: ${describeFailure(cause)}; nothing was changed`,
         cause,
       );
-    if (!this.#host.up) throw refuse();
+    if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
       await this.#exec('infuseCommand', [command]);
     } catch (error) {
@@ -276,13 +279,24 @@ export class RedisCircuit implements StoreCircuit {
     return this.#send('infuseRead', args);
   }
 
-  /** News from pub/sub: applied unless older than what this process knows. */
-  hear(fleet: FleetState): void {
-    if (this.#ops > 0) {
-      if (this.#deferred === null || isNewer(fleet, this.#deferred)) this.#deferred = fleet;
+  /**
+   * Another process says the circuit changed: read it again. What a message says is never applied
+   * (anyone allowed to PUBLISH could write it); the state comes from Redis's keys. Messages that
+   * arrive while a read is under way make one more read after it, not one each.
+   */
+  recheck(): void {
+    if (this.#rechecking !== 'idle') {
+      this.#rechecking = 'again';
       return;
     }
-    this.#adopt(fleet, null);
+    this.#rechecking = 'reading';
+    void (this.#loading ?? Promise.resolve())
+      .then(() => (this.#host.up && this.#fallback === null ? this.resync() : false))
+      .then(() => {
+        const again = this.#rechecking === 'again';
+        this.#rechecking = 'idle';
+        if (again) this.recheck();
+      });
   }
 
   /** Redis became unreachable: run on per-process state until it is back. */
@@ -465,11 +479,7 @@ export class RedisCircuit implements StoreCircuit {
       this.#adopt(reply.fleet, reply.event);
       onReply?.(reply);
     } finally {
-      if (--this.#ops === 0 && this.#deferred !== null) {
-        const deferred = this.#deferred;
-        this.#deferred = null;
-        this.#adopt(deferred, null);
-      }
+      this.#ops--;
     }
   }
 

@@ -12,9 +12,13 @@ import type { Policy } from '../stores/store.js';
  *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
  *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures
  *
- * ARGV[1..8] are the same for every script: circuit key, channel, ttl, resetTimeout,
- * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window. Script arguments
- * follow from ARGV[9].
+ * ARGV[1..9] are the same for every script: circuit key, channel, ttl, resetTimeout,
+ * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, and the longest open
+ * period the policy allows (see `scriptHead`). Script arguments follow from ARGV[10].
+ *
+ * Values read from Redis are bounded: anything no script of ours can have written (an epoch or a
+ * change time from the future, an open-until beyond resetTimeout plus the longest open period, a
+ * generation past any real count) is malformed: reported, dropped, never obeyed.
  *
  * Every script answers with one reply (see `parseReply` in scripts.ts):
  *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
@@ -28,11 +32,18 @@ local S, L, W = KEYS[1], KEYS[2], KEYS[3]
 local KEY, CHANNEL = ARGV[1], ARGV[2]
 local TTL, RESET, MAXTRIALS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local THRESHOLD, MINCALLS, WINDOW = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local MAXOPEN = tonumber(ARGV[9])
 local clock = redis.call('TIME')
 local AT = clock[1] .. string.format('%06d', tonumber(clock[2]))
 local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local flags = 0
 local event = nil
+
+-- How far a stored time may run ahead of this node's clock: a failover to a replica whose clock
+-- differs must not make every circuit malformed; a forged time from the future still is.
+local SKEW = 60000
+-- More transitions than any real circuit makes (one a millisecond for thirty years).
+local MAXGEN = 1e12
 
 local STATES = { closed = true, open = true, ['half-open'] = true }
 local FORCED = { [''] = true, ['forced-open'] = true, disabled = true }
@@ -57,12 +68,16 @@ local function inspect()
     if f[1] ~= KEY then
       return nil, 'the state hash does not name this circuit key'
     end
-    if int(f[2]) and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
-      and ca then
-      c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
-    else
+    local e = int(f[2])
+    if not (e and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
+      and ca) then
       return nil, 'the state hash has fields infuse-breaker does not write'
     end
+    if e <= 0 or e > (NOW + SKEW) * 1000 or ca > NOW + SKEW or g > MAXGEN
+      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXTRIALS then
+      return nil, 'the state hash holds values out of range (times from the future or an open period longer than the policy allows)'
+    end
+    c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
   elseif kind ~= 'none' then
     return nil, 'the state key holds a ' .. kind .. ', not a hash'
   end
@@ -189,25 +204,23 @@ local function reply(c, hold, leases, calls, failures)
 end
 `;
 
-/** ARGV[9..11]: seed state, seed forced mode, seed remaining ms ('' = no seed). */
+/** ARGV[10..12]: seed state, seed forced mode, seed remaining ms ('' = no seed). */
 const READ = `
 local c = load()
-local state, forced = ARGV[9], ARGV[10]
+local state, forced = ARGV[10], ARGV[11]
 if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forced ~= '') then
   -- Only where nothing is stored: initial state, or a process re-seeding a Redis that lost it.
   c.g = 1
   c.st = state
   c.fo = forced
-  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[11]) or RESET) end
+  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[12]) or RESET) end
   save(c)
   announce(c, 'closed', '', 'remote')
-elseif c.e ~= '' then
-  touch()
 end
 return reply(c)
 `;
 
-/** ARGV[9..11]: permits wanted, lease ms, lease id prefix. */
+/** ARGV[10..12]: permits wanted, lease ms, lease id prefix. */
 const ACQUIRE = `
 local c = load()
 local granted, hold = {}, 0
@@ -215,12 +228,12 @@ if c.fo == '' and c.st == 'open' and NOW >= c.ou then
   transition(c, 'half-open', '', 'resetTimeout')
 end
 if c.fo == '' and c.st == 'half-open' then
-  local lease = tonumber(ARGV[10])
+  local lease = tonumber(ARGV[11])
   redis.call('ZREMRANGEBYSCORE', L, '-inf', NOW)
   local free = MAXTRIALS - c.ts - redis.call('ZCARD', L)
-  local n = math.min(tonumber(ARGV[9]), free)
+  local n = math.min(tonumber(ARGV[10]), free)
   for i = 1, n do
-    granted[i] = ARGV[11] .. ':' .. i
+    granted[i] = ARGV[12] .. ':' .. i
     redis.call('ZADD', L, NOW + lease, granted[i])
   end
   if n > 0 then touch() end
@@ -232,13 +245,13 @@ end
 return reply(c, hold, granted)
 `;
 
-/** ARGV[9..13]: epoch, generation, successes, failures, '1' when the caller's streak trips. */
+/** ARGV[10..14]: epoch, generation, successes, failures, '1' when the caller's streak trips. */
 const REPORT = `
 local c = load()
-if c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'closed' and c.fo == '' then
-  local failures = tonumber(ARGV[12])
-  local calls, failed = window(tonumber(ARGV[11]) + failures, failures)
-  if ARGV[13] == '1' then
+if c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'closed' and c.fo == '' then
+  local failures = tonumber(ARGV[13])
+  local calls, failed = window(tonumber(ARGV[12]) + failures, failures)
+  if ARGV[14] == '1' then
     transition(c, 'open', '', 'failMax')
   elseif rateTrips(calls, failed) then
     transition(c, 'open', '', 'failureRate')
@@ -249,16 +262,16 @@ end
 return reply(c)
 `;
 
-/** ARGV[9..12]: epoch, generation, lease id, verdict (success | failure | aborted). */
+/** ARGV[10..13]: epoch, generation, lease id, verdict (success | failure | aborted). */
 const SETTLE = `
 local c = load()
-local deadline = tonumber(redis.call('ZSCORE', L, ARGV[11]) or '0')
-redis.call('ZREM', L, ARGV[11])
-if deadline > NOW and c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'half-open'
+local deadline = tonumber(redis.call('ZSCORE', L, ARGV[12]) or '0')
+redis.call('ZREM', L, ARGV[12])
+if deadline > NOW and c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'half-open'
   and c.fo == '' then
-  if ARGV[12] == 'failure' then
+  if ARGV[13] == 'failure' then
     transition(c, 'open', '', 'trialFailed')
-  elseif ARGV[12] == 'success' then
+  elseif ARGV[13] == 'success' then
     c.ts = c.ts + 1
     if c.ts >= MAXTRIALS then
       transition(c, 'closed', '', 'trialSucceeded')
@@ -271,14 +284,14 @@ return reply(c)
 `;
 
 /**
- * ARGV[9]: open | close | half-open | force-open | disable | clear-forced. ARGV[10]: 'existing'
+ * ARGV[10]: open | close | half-open | force-open | disable | clear-forced. ARGV[11]: 'existing'
  * to change only a circuit Redis holds (state or a failure-rate window; RedisAdmin): nothing is
  * written for an unknown key.
  */
 const COMMAND = `
 local c = load()
-local command = ARGV[9]
-if ARGV[10] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+local command = ARGV[10]
+if ARGV[11] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
   return reply(c)
 end
 if command == 'open' then
@@ -314,15 +327,15 @@ end
 return reply(c, 0, nil, calls, failures)
 `;
 
-/** ARGV[9]: lease ms; ARGV[10..]: lease ids still held by the caller. Extends live leases only. */
+/** ARGV[10]: lease ms; ARGV[11..]: lease ids still held by the caller. Extends live leases only. */
 const RENEW = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local renewed = 0
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
   if deadline > now then
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[i])
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[10]), ARGV[i])
     renewed = renewed + 1
   end
 end
@@ -356,7 +369,13 @@ export const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** The parts of a store's or admin's settings that go into every script's ARGV[1..8]. */
+/**
+ * The longest a manual `open` (RedisAdmin's `resetTimeout`) may last. Every reader accepts an
+ * open period up to its own `resetTimeout` plus this; anything longer is malformed.
+ */
+export const MANUAL_OPEN_MAX = 3_600_000;
+
+/** The parts of a store's or admin's settings that go into every script's ARGV[1..9]. */
 export interface ScriptSettings {
   readonly channel: string;
   readonly ttl: number;
@@ -364,7 +383,7 @@ export interface ScriptSettings {
 }
 
 /**
- * ARGV[1..8] of a circuit script (see the top of this file). Keys live at least twice as long as
+ * ARGV[1..9] of a circuit script (see the top of this file). Keys live at least twice as long as
  * anything the policy waits for, so that no key expires in the middle of an episode.
  */
 export function scriptHead(
@@ -388,5 +407,6 @@ export function scriptHead(
     rate?.threshold ?? 0,
     rate?.minimumCalls ?? 0,
     rate?.window ?? 0,
+    Math.max(policy.resetTimeout, MANUAL_OPEN_MAX),
   ];
 }

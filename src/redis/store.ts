@@ -18,7 +18,8 @@ import {
   runScript,
   type Connection,
 } from './connections.js';
-import { isNewer, parseMessage, parseReply, type FleetState } from './fleet.js';
+import { describeFailure } from './errors.js';
+import { parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey } from './keys.js';
 import { scriptHead, type ScriptName } from './lua.js';
 import {
@@ -88,6 +89,8 @@ export class RedisStore implements Store {
   #pollTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
+  /** The `degraded` event of the outage under way, told to an `Infuse` that connects during it. */
+  #outage: StoreEvent | null = null;
 
   /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
   constructor(options: RedisStoreOptions) {
@@ -102,6 +105,9 @@ export class RedisStore implements Store {
         return (
           store.#phase === 'starting' || store.#phase === 'up' || store.#phase === 'recovering'
         );
+      },
+      get downCause() {
+        return store.#outage?.error;
       },
       waitTimeout: this.#options.waitTimeout,
       trialLease: this.#options.trialLease,
@@ -147,6 +153,13 @@ export class RedisStore implements Store {
     this.#hooks.add(hooks);
     this.#open();
     let connected = true;
+    const outage = this.#outage;
+    if (outage !== null) {
+      // After the caller's own code has run, so that its `store` listener hears it.
+      queueMicrotask(() => {
+        if (connected && this.#outage === outage) hooks.event(outage);
+      });
+    }
     return {
       disconnect: () => {
         if (!connected) return Promise.resolve();
@@ -191,6 +204,7 @@ export class RedisStore implements Store {
     this.#command = null;
     this.#subscriber = null;
     this.#phase = 'idle';
+    this.#outage = null;
     this.#ready = null;
     this.#started?.reject(new Error('RedisStore closed'));
     this.#started = null;
@@ -254,7 +268,7 @@ export class RedisStore implements Store {
       (error: unknown) => {
         this.#emit({
           type: 'error',
-          message: `RedisStore: could not subscribe to ${this.#channel}; transitions of other processes arrive by the slow poll only`,
+          message: `RedisStore: could not subscribe to ${this.#channel} (${describeFailure(error)}); transitions of other processes arrive by the slow poll only`,
           error,
         });
         return false;
@@ -321,12 +335,12 @@ export class RedisStore implements Store {
     }
     for (const circuit of this.#circuits.values()) circuit.fallBack();
     if (phase !== 'recovering') {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.#emit({
+      this.#outage = {
         type: 'degraded',
-        message: `RedisStore: Redis cannot be reached (${reason}); circuits run on per-process state until it is back`,
+        message: `RedisStore: ${describeFailure(error)}; circuits run on per-process state until it is back`,
         error,
-      });
+      };
+      this.#emit(this.#outage);
     }
     this.#scheduleProbe();
   }
@@ -365,6 +379,7 @@ export class RedisStore implements Store {
       return;
     }
     this.#phase = 'up';
+    this.#outage = null;
     this.#emit({
       type: 'recovered',
       message: 'RedisStore: Redis is reachable again; circuits share the fleet state again',
@@ -404,14 +419,10 @@ export class RedisStore implements Store {
       });
       return;
     }
-    const circuit = this.#circuits.get(news.key);
-    if (circuit !== undefined) {
-      circuit.hear(news.fleet);
-      return;
-    }
-    const known = this.#preloaded.get(news.key);
-    if (known !== undefined && isNewer(news.fleet, known))
-      this.#preloaded.set(news.key, news.fleet);
+    // A message names a circuit to read again, nothing more: a process's state comes from Redis's
+    // keys, so that no message (anyone with PUBLISH may send one) can make it refuse a healthy host.
+    this.#circuits.get(news.key)?.recheck();
+    this.#preloaded.delete(news.key);
   }
 
   /** Reads the most recently changed circuits, so that their first call needs no round trip. */

@@ -225,18 +225,19 @@ describe('announcements', () => {
       await failTimes(a!, 'svc', 1);
       await sleep(250);
       await succeed(a!, 'svc', 1);
-      await expect.poll(() => heard.length).toBe(3);
+      await expect.poll(() => heard.at(-1)).toMatch(/>closed:remote$/);
       await sleep(100);
       expect(messages.map((m) => [m.g, m.st])).toEqual([
         [1, 'open'],
         [2, 'half-open'],
         [3, 'closed'],
       ]);
-      expect(heard).toEqual([
-        'closed>open:remote',
-        'open>half-open:remote',
-        'half-open>closed:remote',
-      ]);
+      // A message makes b read the circuit again: it sees the state Redis holds when it reads,
+      // so a half-open attempt that closed within a round trip may reach it as open>closed.
+      expect([
+        ['closed>open:remote', 'open>half-open:remote', 'half-open>closed:remote'],
+        ['closed>open:remote', 'open>closed:remote'],
+      ]).toContainEqual(heard);
     } finally {
       listener.disconnect();
     }

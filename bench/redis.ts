@@ -6,6 +6,9 @@
  * 2. Redis commands per call at steady state, from INFO commandstats.
  * 3. Time from a trip in this process to the state change in another process (p50, p99).
  * 4. The same through a TCP proxy adding 1 ms each way: the healthy path must not grow.
+ * 5. Idle cost: Redis commands per second (INFO commandstats) made by one process that knows
+ *    100, 10,000 and 100,000 circuits and makes no call, at `pollInterval: 1000` (`--idle`: this
+ *    table alone).
  *
  * BENCH_PIN=same (default) pins Node and Redis to one core, BENCH_PIN=split to two, and
  * BENCH_PIN=none leaves them to the scheduler: a loopback round trip costs ~12 µs on a shared
@@ -22,11 +25,15 @@ import { NaiveRedisStore } from './redis/naive-store.js';
 import { DelayProxy } from './redis/proxy.js';
 
 const SHORT = process.argv.includes('--short');
+/** `--idle`: the idle-cost table alone. */
+const IDLE_ONLY = process.argv.includes('--idle');
 const PIN = process.env.BENCH_PIN ?? 'same';
 const ROUNDS = SHORT ? 5 : 30;
 const FAST_ITERATIONS = SHORT ? 2_000 : 20_000;
 const STEADY_SECONDS = SHORT ? 1.5 : 5;
 const TRIPS = SHORT ? 30 : 300;
+const IDLE_SECONDS = SHORT ? 3 : 20;
+const IDLE_SIZES = [100, 10_000, 100_000];
 const PEER = fileURLToPath(new URL('./redis/peer.ts', import.meta.url));
 
 const noop = (): undefined => undefined;
@@ -113,11 +120,7 @@ async function commandsPerCall(port: number, options: InfuseOptions): Promise<nu
   const stats = await admin.info('commandstats');
   await shared.close();
   admin.disconnect();
-  let commands = 0;
-  for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
-    if (name !== 'info' && name !== 'config') commands += Number(count);
-  }
-  return commands / calls;
+  return countCommands(stats) / calls;
 }
 
 /** ms from a failing call in this process to the trip reaching another process. */
@@ -165,6 +168,50 @@ async function tripToOther(port: number): Promise<{ p50: number; p99: number; ma
   return { p50: percentile(delays, 0.5), p99: percentile(delays, 0.99), max: Math.max(...delays) };
 }
 
+/** Commands in an INFO commandstats reply, but for those the benchmark sends itself. */
+function countCommands(stats: string): number {
+  let commands = 0;
+  for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+    if (name !== 'info' && name !== 'config') commands += Number(count);
+  }
+  return commands;
+}
+
+/** A function, so that a check after a wait is not narrowed by the one before it. */
+function stillDegraded(store: RedisStore): boolean {
+  return store.degraded;
+}
+
+/** Redis commands per second from one process that knows `size` circuits and makes no call. */
+async function idleCost(port: number, size: number): Promise<number> {
+  const admin = new Redis(port, '127.0.0.1');
+  const redis = new Redis(port, '127.0.0.1');
+  const store = new RedisStore({ redis, prefix: `idle${Math.random()}`, pollInterval: 1_000 });
+  await store.ready();
+  const infuse = new Infuse({ store, maxCircuits: size });
+  // First reads 100 at a time: a thousand at once would queue in Redis past commandTimeout.
+  for (let i = 0; i < size; i += 100) {
+    const batch = Array.from({ length: Math.min(100, size - i) }, (_, j) => `host-${i + j}`);
+    await Promise.all(batch.map((key) => infuse.circuit(key).call(noop)));
+  }
+  if (store.size !== size) throw new Error(`the store knows ${store.size} circuits, not ${size}`);
+  if (store.degraded) throw new Error('the store fell back to per-process state while loading');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await admin.config('RESETSTAT');
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1_000));
+  const stats = await admin.info('commandstats');
+  const seconds = (performance.now() - started) / 1_000;
+  if (stillDegraded(store)) {
+    throw new Error('the store fell back to per-process state while idle');
+  }
+  await infuse.shutdown();
+  redis.disconnect();
+  await admin.flushall();
+  admin.disconnect();
+  return countCommands(stats) / seconds;
+}
+
 function micro(ns: number): string {
   return `${(ns / 1_000).toFixed(2)} µs`;
 }
@@ -198,6 +245,14 @@ async function scenario(label: string, port: number): Promise<string[]> {
   ];
 }
 
+async function idleSizes(port: number): Promise<string[]> {
+  const rows: string[] = [];
+  for (const size of IDLE_SIZES) {
+    rows.push(`| ${size.toLocaleString('en')} | ${(await idleCost(port, size)).toFixed(2)} |`);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const server = await startRedis();
   const proxy = await DelayProxy.start(server.port, 1);
@@ -209,8 +264,14 @@ async function main(): Promise<void> {
       '',
       `${machine()}; Redis ${version ?? '?'}; ${pinning}.`,
       '',
-      ...(await scenario('Redis on loopback', server.port)),
-      ...(await scenario('Through a proxy adding 1 ms each way', proxy.port)),
+      ...(IDLE_ONLY ? [] : await scenario('Redis on loopback', server.port)),
+      ...(IDLE_ONLY ? [] : await scenario('Through a proxy adding 1 ms each way', proxy.port)),
+      `### Idle cost: one process, no call, \`pollInterval: 1000\` (${IDLE_SECONDS} s each)`,
+      '',
+      '| circuits known | Redis commands per second |',
+      '|---:|---:|',
+      ...(await idleSizes(server.port)),
+      '',
       '### Load on Redis per circuit, 1,000 processes (defaults)',
       '',
       '| source | commands per second |',

@@ -11,7 +11,7 @@ import {
 } from './connections.js';
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
-import { channelName, circuitKeys } from './keys.js';
+import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type IoRedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';
@@ -292,8 +292,15 @@ export class RedisAdmin {
           create ? '' : 'existing',
         ]),
       );
-      const { fleet } = parseReply(raw);
+      const { fleet, event } = parseReply(raw);
       if (fleet.epoch === '' && before === null && !create) throw unknown(key);
+      // Processes that missed the pub/sub message catch the change at their next poll.
+      if (event !== null) {
+        await this.#call(
+          key,
+          writeFeed(connection, indexKey(this.#prefix), key, this.#settings.ttl),
+        );
+      }
       return { before, after: toCircuit(key, fleet) };
     });
   }

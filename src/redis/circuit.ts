@@ -107,6 +107,8 @@ export class RedisCircuit implements StoreCircuit {
   #asking = false;
   /** Scripts in flight. */
   #ops = 0;
+  /** The change-feed score of the last change this process read the circuit again for. */
+  #feedSeen = 0;
   /** A read asked for by pub/sub: none, one under way, or one more to make after it. */
   #rechecking: 'idle' | 'reading' | 'again' = 'idle';
   #retired = false;
@@ -270,13 +272,32 @@ export class RedisCircuit implements StoreCircuit {
    * Redis lost the state, a process that knew it open or forced writes it back. Resolves false
    * when Redis did not answer.
    */
-  resync(): Promise<boolean> {
+  resync(keepAlive = false): Promise<boolean> {
     // `#fleet` is the last state Redis confirmed (a fallback never changes it): what this process
     // writes back if Redis lost it. Per-process trips made while Redis was away are not.
     const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
     const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
-    return this.#send('infuseRead', args);
+    return this.#send('infuseRead', [...args, keepAlive ? 1 : 0]);
+  }
+
+  /**
+   * The change feed lists the circuit as changed at `score` (ms, Redis clock): read it again,
+   * unless this process already read it for that change.
+   */
+  changed(score: number): void {
+    if (score <= this.#feedSeen) return;
+    this.#feedSeen = score;
+    this.recheck();
+  }
+
+  /**
+   * Called by every poll: a forced mode (an operator's decision, which no call ever writes again)
+   * lives in Redis as long as a process that knows it polls. Nothing else needs keeping alive.
+   */
+  keepAlive(): void {
+    if (this.#fleet.forced === null || this.#fallback !== null || this.#loading !== null) return;
+    void this.resync(true);
   }
 
   /**
@@ -434,7 +455,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #load(): Promise<void> {
-    const read = this.#send('infuseRead', seed(this.policy));
+    const read = this.#send('infuseRead', [...seed(this.policy), 0]);
     return this.#bounded(read, () => this.#fallBack()).then(() => {
       this.#loading = null;
       this.#refresh();
@@ -476,6 +497,8 @@ export class RedisCircuit implements StoreCircuit {
         });
       }
       if (reply.created || reply.event !== null) this.#host.index(this);
+      // Changes the feed lists from before this reply are known now: no need to read them again.
+      if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;
       this.#adopt(reply.fleet, reply.event);
       onReply?.(reply);
     } finally {

@@ -44,6 +44,8 @@ export interface ScriptReply {
   readonly hold: number;
   /** Trial leases granted to the caller. */
   readonly leases: readonly string[];
+  /** When the script ran (ms, Redis clock). */
+  readonly ranAt: number;
 }
 
 /** True when `next` is later news than `current`. */
@@ -112,6 +114,7 @@ export function parseReply(raw: unknown): ScriptReply {
     event,
     hold: int(hold),
     leases,
+    ranAt: Math.floor(Number(text(at)) / 1_000),
   };
 }
 
@@ -194,6 +197,20 @@ function forcedMode(value: unknown): ForcedMode | null {
 function transitionReason(value: unknown): TransitionReason {
   if (!REASONS.has(value)) throw new Error(`unexpected transition reason in script reply`);
   return value as TransitionReason;
+}
+
+/** One poll of the change feed: Redis's time, and the circuits changed since, oldest first. */
+export interface Feed {
+  readonly now: number;
+  readonly changes: readonly (readonly [key: string, score: number])[];
+}
+
+/** Parses the reply of the poll script. */
+export function parseFeed(raw: unknown): Feed {
+  if (!Array.isArray(raw) || raw.length % 2 !== 1) throw new Error('unexpected poll reply');
+  const changes: [string, number][] = [];
+  for (let i = 1; i < raw.length; i += 2) changes.push([text(raw[i]), int(raw[i + 1])]);
+  return { now: int(raw[0]), changes };
 }
 
 /** Before the first read, a circuit shows what `initialState` would make of it. */

@@ -1,3 +1,4 @@
+import { runScript, type Connection } from './connections.js';
 import { createHash } from 'node:crypto';
 
 /** The three keys of one circuit: state hash, trial leases, failure-rate window. */
@@ -15,7 +16,10 @@ export function circuitKeys(prefix: string, key: string): CircuitKeys {
   return [base + 'state', base + 'leases', base + 'window'];
 }
 
-/** The sorted set of circuits that hold state, newest first; read by `preload`. */
+/**
+ * The change feed: a sorted set of circuit keys scored by the time of their last change (see
+ * the INDEX script). Read by every process's poll and by `preload`.
+ */
 export function indexKey(prefix: string): string {
   return `${prefix}:index`;
 }
@@ -26,4 +30,21 @@ export function indexKey(prefix: string): string {
  */
 export function channelName(keyPrefix: string, prefix: string): string {
   return `${keyPrefix}${prefix}:transitions`;
+}
+
+/** Most circuits the change feed lists; older entries are dropped. */
+const FEED_MAX = 100_000;
+
+/**
+ * Lists `key` in the change feed as changed now. Written by whoever made the change (a process
+ * or RedisAdmin) after its script answered: the feed key lives on one node of a Cluster, apart
+ * from the circuit's own keys, so no script can write both.
+ */
+export function writeFeed(
+  connection: Connection,
+  index: string,
+  key: string,
+  ttl: number,
+): Promise<unknown> {
+  return runScript(connection, 'infuseIndex', [index], [key, ttl, FEED_MAX]);
 }

@@ -102,10 +102,16 @@ local function load()
   return c or absent()
 end
 
+-- How long the window's counts matter: two windows.
+local function windowTtl()
+  return math.max(2 * WINDOW, 1000)
+end
+
+-- Keys live TTL after the last change (see scriptHead); the window only while its counts matter.
 local function touch()
   redis.call('PEXPIRE', S, TTL)
   redis.call('PEXPIRE', L, TTL)
-  redis.call('PEXPIRE', W, TTL)
+  redis.call('PEXPIRE', W, windowTtl())
 end
 
 local function save(c)
@@ -179,7 +185,7 @@ local function window(calls, failures)
     -- The window's length and circuit key, so that a reader without the policy (RedisAdmin) can
     -- count it, also for a circuit that never changed state (and so has no state hash).
     redis.call('HSET', W, 'w', WINDOW, 'k', KEY)
-    redis.call('PEXPIRE', W, TTL)
+    redis.call('PEXPIRE', W, windowTtl())
   end
   return tally(WINDOW, true)
 end
@@ -204,7 +210,11 @@ local function reply(c, hold, leases, calls, failures)
 end
 `;
 
-/** ARGV[10..12]: seed state, seed forced mode, seed remaining ms ('' = no seed). */
+/**
+ * ARGV[10..13]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
+ * forced mode alive (the poll of a process that knows it: an operator's force lasts while the
+ * fleet runs, and `ttl` after the last process has gone).
+ */
 const READ = `
 local c = load()
 local state, forced = ARGV[10], ARGV[11]
@@ -216,6 +226,8 @@ if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forc
   if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[12]) or RESET) end
   save(c)
   announce(c, 'closed', '', 'remote')
+elseif ARGV[13] == '1' and c.fo ~= '' then
+  touch()
 end
 return reply(c)
 `;
@@ -343,16 +355,34 @@ return renewed
 `;
 
 /**
- * KEYS[1]: the index of circuits that hold state; ARGV: circuit key, ttl, max entries. Feeds
- * `preload`; it is a hint only, never part of a decision.
+ * The change feed. KEYS[1]: the index, a sorted set of circuit keys scored by the time (ms, Redis
+ * clock) of their last change; ARGV: circuit key, ttl, max entries. Entries older than ttl go
+ * (their circuit's keys have expired). Read by every process's poll and by `preload`; a hint of
+ * what to read again, never part of a decision.
  */
 const INDEX = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+`;
+
+/**
+ * One poll of the change feed. KEYS[1]: the index; ARGV: from (ms, Redis clock; entries with a
+ * lower score are skipped), most entries. Replies { now, key, score, key, score, ... }, oldest
+ * first: a process reads again the circuits it knows among them.
+ */
+const POLL = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local out = { now }
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0,
+  tonumber(ARGV[2]))
+for i = 1, #found do out[#out + 1] = found[i] end
+return out
 `;
 
 /** Script name → source, each with the number of keys it takes. */
@@ -365,6 +395,7 @@ export const SCRIPTS = {
   infuseInspect: { numberOfKeys: 3, lua: PRELUDE + INSPECT },
   infuseRenew: { numberOfKeys: 3, lua: RENEW },
   infuseIndex: { numberOfKeys: 1, lua: INDEX },
+  infusePoll: { numberOfKeys: 1, lua: POLL },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -152,8 +152,10 @@ describe('lost messages', () => {
     await a!.infuse.circuit('svc').call(ok);
     const admin = new Redis(server.port, '127.0.0.1');
     try {
-      // A transition written without its message (as if the message were dropped).
-      const [state] = circuitKeys(factory.prefixOf(a!.store), 'svc');
+      // A transition written, and listed in the change feed, as another process's script does,
+      // but without its pub/sub message (as if the message were dropped).
+      const prefix = factory.prefixOf(a!.store);
+      const [state] = circuitKeys(prefix, 'svc');
       const [seconds = '', micros = ''] = (await admin.time()).map(String);
       await admin.hset(state, {
         k: 'svc',
@@ -165,6 +167,8 @@ describe('lost messages', () => {
         ts: '0',
         ca: String(Number(seconds) * 1000),
       });
+      const changedAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await admin.zadd(`${prefix}:index`, changedAt, 'svc');
       await expect.poll(() => a!.infuse.circuit('svc').state, { timeout: 3_000 }).toBe('open');
     } finally {
       admin.disconnect();

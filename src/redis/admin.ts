@@ -290,6 +290,7 @@ export class RedisAdmin {
           command,
           // Only a circuit that still exists: it may have expired since it was read.
           create ? '' : 'existing',
+          0,
         ]),
       );
       const { fleet, event } = parseReply(raw);

@@ -217,7 +217,7 @@ export class RedisCircuit implements StoreCircuit {
       );
     if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
-      await this.#exec('infuseCommand', [command]);
+      await this.#exec('infuseCommand', [command, '', 0]);
     } catch (error) {
       this.#host.fail(error);
       throw refuse(error);
@@ -246,13 +246,36 @@ export class RedisCircuit implements StoreCircuit {
     };
   }
 
+  /**
+   * Opens the circuit for the whole fleet for `ms` (at most the longest open period the policy
+   * allows) with `reason`, when it is closed as this process knows it: a server's Retry-After
+   * (issue 14) is a fact about the host, not one process's evidence, so no quorum applies.
+   * Resolves once Redis has answered, or after `waitTimeout` (the fallback then opens locally).
+   */
+  openFor(ms: number, reason: 'retryAfter' | 'slowCallRate'): Promise<void> {
+    const fleet = this.#fleet;
+    if (this.#fallback !== null || fleet.state !== 'closed' || fleet.forced !== null) {
+      return Promise.resolve();
+    }
+    const reported = this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      0,
+      0,
+      0,
+      reason,
+      Math.max(1, Math.round(ms)),
+    ]);
+    return this.#bounded(reported, () => this.#fallBack());
+  }
+
   /** Sends batched successes (called by the store's flush timer). */
   flush(): void {
     const successes = this.#successes;
     this.#successes = 0;
     if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0]);
+    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0, '', 0]);
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -419,7 +442,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #giveBack(fleet: FleetState, lease: string): void {
-    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted']);
+    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted', '', 0]);
   }
 
   #settleTrial(ticket: TrialTicket, verdict: StoreVerdict): void | Promise<void> {
@@ -433,6 +456,8 @@ export class RedisCircuit implements StoreCircuit {
       ticket.generation,
       ticket.lease,
       verdict,
+      '',
+      0,
     ]);
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
@@ -443,13 +468,15 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const successes = this.#successes;
     this.#successes = 0;
-    const trips = this.#streak >= this.policy.failMax ? 1 : 0;
+    const trips = this.#streak >= this.policy.failMax ? 'failMax' : '';
     const reported = this.#send('infuseReport', [
       fleet.epoch,
       fleet.generation,
       successes,
       1,
+      0,
       trips,
+      0,
     ]);
     return this.#bounded(reported, () => this.#fallBack());
   }

@@ -23,6 +23,10 @@ export interface FleetState {
   /** Calls and failures in the fleet's failure-rate window. */
   readonly calls: number;
   readonly failures: number;
+  /** Slow calls in the same window (counted among its calls). */
+  readonly slow: number;
+  /** The fleet runs the circuit in shadow mode: it would refuse, but lets calls through. */
+  readonly shadow: boolean;
 }
 
 /** A transition the answering script made (and published). */
@@ -65,11 +69,17 @@ const REASONS = new Set<unknown>([
   'trialSucceeded',
   'manual',
   'remote',
+  // Sent by processes that open for a server's Retry-After or a slow-call rate (issue 14).
+  'retryAfter',
+  'slowCallRate',
 ]);
+
+/** Reply fields before the granted leases (see the top of lua.ts). */
+const REPLY_FIELDS = 17;
 
 /** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
 export function parseReply(raw: unknown): ScriptReply {
-  if (!Array.isArray(raw) || raw.length < 15) throw new Error(`unexpected script reply`);
+  if (!Array.isArray(raw) || raw.length < REPLY_FIELDS) throw new Error(`unexpected script reply`);
   const [
     flags,
     epoch,
@@ -83,7 +93,7 @@ export function parseReply(raw: unknown): ScriptReply {
     calls,
     failures,
   ] = raw as unknown[];
-  const [from, fromForced, reason, hold] = raw.slice(11, 15) as unknown[];
+  const [from, fromForced, reason, hold, slow, shadow] = raw.slice(11, REPLY_FIELDS) as unknown[];
   const epochText = text(epoch);
   const fleet: FleetState = {
     epoch: epochText,
@@ -96,8 +106,10 @@ export function parseReply(raw: unknown): ScriptReply {
     trialsInFlight: int(trials),
     calls: int(calls),
     failures: int(failures),
+    slow: int(slow),
+    shadow: text(shadow) === '1',
   };
-  const leases = raw.slice(15).map(text);
+  const leases = raw.slice(REPLY_FIELDS).map(text);
   const event =
     from === '' || from === null
       ? null
@@ -168,6 +180,8 @@ export function parseMessage(message: string): FleetMessage | null {
       trialsInFlight: 0,
       calls: 0,
       failures: 0,
+      slow: 0,
+      shadow: false,
     },
   };
 }
@@ -229,6 +243,8 @@ export function guess(policy: Policy): FleetState {
     trialsInFlight: 0,
     calls: 0,
     failures: 0,
+    slow: 0,
+    shadow: false,
   };
 }
 

@@ -8,9 +8,10 @@ import type { Policy } from '../stores/store.js';
  * Keys of one circuit (one hash tag):
  *   KEYS[1] state  hash: k (circuit key), e (epoch: creation time in µs), g (generation),
  *                        st (state), fo (forced mode or ''), ou (open until, ms), ts (trial
- *                        successes), ca (changed at, ms)
+ *                        successes), ca (changed at, ms), sh ('1' in shadow mode, else absent)
  *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
- *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures
+ *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures,
+ *                        s<bucket> = slow calls
  *
  * ARGV[1..9] are the same for every script: circuit key, channel, ttl, resetTimeout,
  * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, and the longest open
@@ -20,9 +21,10 @@ import type { Policy } from '../stores/store.js';
  * change time from the future, an open-until beyond resetTimeout plus the longest open period, a
  * generation past any real count) is malformed: reported, dropped, never obeyed.
  *
- * Every script answers with one reply (see `parseReply` in scripts.ts):
+ * Every script answers with one reply (see `parseReply` in fleet.ts):
  *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
- *     windowCalls, windowFailures, from, fromForced, reason, hold, lease... }
+ *     windowCalls, windowFailures, from, fromForced, reason, hold, windowSlow, shadow,
+ *     lease... }
  * flags: 1 = malformed data was found and dropped, 2 = this script created the state.
  * from/fromForced/reason are set when this script made a transition (it then published it).
  */
@@ -54,7 +56,17 @@ local function int(value)
 end
 
 local function absent()
-  return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW }
+  return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW, sh = '' }
+end
+
+-- Reasons a report or a trial's outcome may give for opening, and the open period they carry.
+local OPENS = { failMax = true, failureRate = true, retryAfter = true, slowCallRate = true,
+  trialFailed = true }
+-- An open period asked for (ms; 0 or nothing: resetTimeout), never longer than the policy allows.
+local function period(ms)
+  ms = tonumber(ms)
+  if ms and ms > 0 then return math.min(ms, MAXOPEN) end
+  return RESET
 end
 
 -- Reads the circuit without changing anything: the state (nil when Redis holds none) and, when
@@ -63,21 +75,21 @@ local function inspect()
   local kind = redis.call('TYPE', S).ok
   local c = nil
   if kind == 'hash' then
-    local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca')
+    local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca', 'sh')
     local g, ou, ts, ca = int(f[3]), int(f[6]), int(f[7]), int(f[8])
     if f[1] ~= KEY then
       return nil, 'the state hash does not name this circuit key'
     end
     local e = int(f[2])
     if not (e and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
-      and ca) then
+      and ca and (f[9] == false or f[9] == '1')) then
       return nil, 'the state hash has fields infuse-breaker does not write'
     end
     if e <= 0 or e > (NOW + SKEW) * 1000 or ca > NOW + SKEW or g > MAXGEN
       or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXTRIALS then
       return nil, 'the state hash holds values out of range (times from the future or an open period longer than the policy allows)'
     end
-    c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
+    c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca, sh = f[9] or '' }
   elseif kind ~= 'none' then
     return nil, 'the state key holds a ' .. kind .. ', not a hash'
   end
@@ -121,6 +133,7 @@ local function save(c)
   end
   redis.call('HSET', S, 'k', KEY, 'e', c.e, 'g', c.g, 'st', c.st, 'fo', c.fo,
     'ou', c.ou, 'ts', c.ts, 'ca', c.ca)
+  if c.sh == '1' then redis.call('HSET', S, 'sh', '1') else redis.call('HDEL', S, 'sh') end
   touch()
 end
 
@@ -135,14 +148,15 @@ local function announce(c, from, fromForced, reason)
 end
 
 -- The one place a state changes: new generation, fresh counters, old leases void, published once.
-local function transition(c, to, fo, reason)
+-- 'ms': how long an opening lasts (see period()).
+local function transition(c, to, fo, reason, ms)
   local from, fromForced = c.st, c.fo
   c.g = c.g + 1
   c.st = to
   c.fo = fo
   c.ca = NOW
   c.ts = 0
-  if to == 'open' then c.ou = NOW + RESET end
+  if to == 'open' then c.ou = NOW + period(ms) end
   redis.call('DEL', L, W)
   save(c)
   event = { from, fromForced, reason }
@@ -154,34 +168,33 @@ local function bucketSize(length)
   return math.max(1, math.floor(length / 10))
 end
 
--- Calls and failures in a window of 'length' ms (every bucket when it is nil). With
+-- Calls, failures and slow calls in a window of 'length' ms (every bucket when it is nil). With
 -- 'prune', older buckets and foreign fields go (but not 'w' and 'k', the length and circuit key).
 local function tally(length, prune)
   local size = length and bucketSize(length)
   local current = size and math.floor(NOW / size) or math.huge
   local fields = redis.call('HGETALL', W)
-  local total, failed = 0, 0
+  local counts = { c = 0, f = 0, s = 0 }
   for i = 1, #fields, 2 do
-    local kind, bucket = string.match(fields[i], '^([cf])(%d+)$')
+    local kind, bucket = string.match(fields[i], '^([cfs])(%d+)$')
     local count = int(fields[i + 1])
     if kind == nil or count == nil or (size and tonumber(bucket) <= current - 10) then
       if prune and fields[i] ~= 'w' and fields[i] ~= 'k' then redis.call('HDEL', W, fields[i]) end
-    elseif kind == 'c' then
-      total = total + count
     else
-      failed = failed + count
+      counts[kind] = counts[kind] + count
     end
   end
-  return total, failed
+  return counts.c, counts.f, counts.s
 end
 
--- Calls and failures in the window, after adding a batch; buckets older than the window go.
-local function window(calls, failures)
-  if THRESHOLD <= 0 then return 0, 0 end
+-- Calls, failures and slow calls in the window, after adding a batch; older buckets go.
+local function window(calls, failures, slow)
+  if THRESHOLD <= 0 then return 0, 0, 0 end
   local bucket = math.floor(NOW / bucketSize(WINDOW))
   if calls > 0 then
     redis.call('HINCRBY', W, 'c' .. bucket, calls)
     if failures > 0 then redis.call('HINCRBY', W, 'f' .. bucket, failures) end
+    if slow > 0 then redis.call('HINCRBY', W, 's' .. bucket, slow) end
     -- The window's length and circuit key, so that a reader without the policy (RedisAdmin) can
     -- count it, also for a circuit that never changed state (and so has no state hash).
     redis.call('HSET', W, 'w', WINDOW, 'k', KEY)
@@ -194,17 +207,17 @@ local function rateTrips(calls, failures)
   return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
 end
 
--- 'calls'/'failures': the window's counts, when the caller counted them itself.
-local function reply(c, hold, leases, calls, failures)
+-- 'calls'/'failures'/'slow': the window's counts, when the caller counted them itself.
+local function reply(c, hold, leases, calls, failures, slow)
   local ev = event or { '', '', '' }
   local trials = 0
   if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
   if calls == nil then
-    calls, failures = 0, 0
-    if c.st == 'closed' and c.fo == '' then calls, failures = window(0, 0) end
+    calls, failures, slow = 0, 0, 0
+    if c.st == 'closed' and c.fo == '' then calls, failures, slow = window(0, 0, 0) end
   end
   local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
-    ev[1], ev[2], ev[3], hold or 0 }
+    ev[1], ev[2], ev[3], hold or 0, slow, c.sh }
   for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
   return out
 end
@@ -257,14 +270,18 @@ end
 return reply(c, hold, granted)
 `;
 
-/** ARGV[10..14]: epoch, generation, successes, failures, '1' when the caller's streak trips. */
+/**
+ * ARGV[10..16]: epoch, generation, successes, failures, slow calls (counted among the successes
+ * and failures), a reason to open now ('' for none: failMax when the caller's streak trips,
+ * retryAfter, slowCallRate), and the open period it asks for (ms, 0 = resetTimeout).
+ */
 const REPORT = `
 local c = load()
 if c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'closed' and c.fo == '' then
   local failures = tonumber(ARGV[13])
-  local calls, failed = window(tonumber(ARGV[12]) + failures, failures)
-  if ARGV[14] == '1' then
-    transition(c, 'open', '', 'failMax')
+  local calls, failed = window(tonumber(ARGV[12]) + failures, failures, tonumber(ARGV[14]))
+  if OPENS[ARGV[15]] then
+    transition(c, 'open', '', ARGV[15], ARGV[16])
   elseif rateTrips(calls, failed) then
     transition(c, 'open', '', 'failureRate')
   elseif c.e ~= '' then
@@ -274,7 +291,11 @@ end
 return reply(c)
 `;
 
-/** ARGV[10..13]: epoch, generation, lease id, verdict (success | failure | aborted). */
+/**
+ * ARGV[10..15]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
+ * failure the reason to give (trialFailed when '', or retryAfter) and the open period it asks for
+ * (ms, 0 = resetTimeout).
+ */
 const SETTLE = `
 local c = load()
 local deadline = tonumber(redis.call('ZSCORE', L, ARGV[12]) or '0')
@@ -282,7 +303,7 @@ redis.call('ZREM', L, ARGV[12])
 if deadline > NOW and c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'half-open'
   and c.fo == '' then
   if ARGV[13] == 'failure' then
-    transition(c, 'open', '', 'trialFailed')
+    transition(c, 'open', '', OPENS[ARGV[14]] and ARGV[14] or 'trialFailed', ARGV[15])
   elseif ARGV[13] == 'success' then
     c.ts = c.ts + 1
     if c.ts >= MAXTRIALS then
@@ -296,9 +317,11 @@ return reply(c)
 `;
 
 /**
- * ARGV[10]: open | close | half-open | force-open | disable | clear-forced. ARGV[11]: 'existing'
- * to change only a circuit Redis holds (state or a failure-rate window; RedisAdmin): nothing is
- * written for an unknown key.
+ * ARGV[10]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
+ * ARGV[11]: 'existing' to change only a circuit Redis holds (state or a failure-rate window;
+ * RedisAdmin): nothing is written for an unknown key. ARGV[12]: how long `open` opens for (ms,
+ * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
+ * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
@@ -307,7 +330,7 @@ if ARGV[11] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
   return reply(c)
 end
 if command == 'open' then
-  transition(c, 'open', '', 'manual')
+  transition(c, 'open', '', 'manual', ARGV[12])
 elseif command == 'close' then
   transition(c, 'closed', '', 'manual')
 elseif command == 'half-open' then
@@ -318,6 +341,14 @@ elseif command == 'disable' then
   transition(c, c.st, 'disabled', 'manual')
 elseif command == 'clear-forced' then
   if c.fo ~= '' then transition(c, 'closed', '', 'manual') end
+elseif command == 'shadow' or command == 'unshadow' then
+  local sh = command == 'shadow' and '1' or ''
+  if c.sh ~= sh then
+    c.sh = sh
+    c.g = c.g + 1
+    save(c)
+    announce(c, c.st, c.fo, 'manual')
+  end
 else
   return redis.error_reply('infuse: unknown command ' .. command)
 end
@@ -332,11 +363,11 @@ const INSPECT = `
 local c, problem = inspect()
 if problem then return { 'malformed', problem } end
 c = c or absent()
-local calls, failures = 0, 0
+local calls, failures, slow = 0, 0, 0
 if c.st == 'closed' and c.fo == '' and redis.call('TYPE', W).ok == 'hash' then
-  calls, failures = tally(int(redis.call('HGET', W, 'w')), false)
+  calls, failures, slow = tally(int(redis.call('HGET', W, 'w')), false)
 end
-return reply(c, 0, nil, calls, failures)
+return reply(c, 0, nil, calls, failures, slow)
 `;
 
 /** ARGV[10]: lease ms; ARGV[11..]: lease ids still held by the caller. Extends live leases only. */

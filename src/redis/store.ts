@@ -128,6 +128,7 @@ export class RedisStore implements Store {
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
+      voter: this.#id,
     };
   }
 

@@ -425,15 +425,15 @@ return reply(c)
 
 /**
  * ARGV[11]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
- * ARGV[12]: 'existing' to change only a circuit Redis holds (state or a failure-rate window;
- * RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
+ * ARGV[12]: 'existing' to change only a circuit Redis holds (state, a failure-rate window or
+ * votes; RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
  * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
  * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
 local command = ARGV[11]
-if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W, V) == 0 then
   return reply(c)
 end
 if command == 'open' then

@@ -78,6 +78,9 @@ describe('quorum (default 2)', () => {
     try {
       const [circuit] = await admin.list();
       expect(circuit).toMatchObject({ key: KEY, state: 'closed', votes: 1 });
+      // A circuit Redis knows only by its votes can be steered like any other.
+      const { after } = await admin.command(KEY, 'force-open');
+      expect(after).toMatchObject({ mode: 'forced-open' });
     } finally {
       await admin.close();
       redis.disconnect();

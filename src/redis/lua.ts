@@ -99,7 +99,7 @@ local function inspect()
       return nil, 'the state hash has fields infuse-breaker does not write'
     end
     if e <= 0 or e > (NOW + SKEW) * 1000 or ca > NOW + SKEW or g > MAXGEN
-      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXTRIALS then
+      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXGEN then
       return nil, 'the state hash holds values out of range (times from the future or an open period longer than the policy allows)'
     end
     c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca, sh = f[9] or '' }

@@ -168,6 +168,7 @@ describe('a Redis user without a permission the store needs', () => {
       expect(error).toMatchObject({ code: 'EREDISNOPERM', key: 'svc' });
       expect((error as Error).message).toContain('+@scripting');
       expect(infuse.circuit('svc').forced).toBeNull();
+      await expect(store.ready()).resolves.toBe(false);
     } finally {
       await infuse.shutdown();
       redis.disconnect();

@@ -6,6 +6,11 @@
  * 2. Redis commands per call at steady state, from INFO commandstats.
  * 3. Time from a trip in this process to the state change in another process (p50, p99).
  * 4. The same through a TCP proxy adding 1 ms each way: the healthy path must not grow.
+ * 5. Idle cost: Redis commands per second (INFO commandstats) made by one process that knows
+ *    100, 10,000 and 100,000 circuits and makes no call, at `pollInterval: 1000` (`--idle`: this
+ *    table alone).
+ * 6. The quorum's two targets with six real processes (bench/redis/quorum.ts; `--quorum`: this
+ *    table alone).
  *
  * BENCH_PIN=same (default) pins Node and Redis to one core, BENCH_PIN=split to two, and
  * BENCH_PIN=none leaves them to the scheduler: a loopback round trip costs ~12 µs on a shared
@@ -20,13 +25,20 @@ import { startRedis } from '../test/helpers/redis-server.js';
 import { machine, measure, table, type Result } from './harness.js';
 import { NaiveRedisStore } from './redis/naive-store.js';
 import { DelayProxy } from './redis/proxy.js';
+import { quorumTable } from './redis/quorum.js';
 
 const SHORT = process.argv.includes('--short');
+/** `--idle`: the idle-cost table alone; `--quorum`: the quorum table alone. */
+const IDLE_ONLY = process.argv.includes('--idle');
+const QUORUM_ONLY = process.argv.includes('--quorum');
+const ONLY = IDLE_ONLY || QUORUM_ONLY;
 const PIN = process.env.BENCH_PIN ?? 'same';
 const ROUNDS = SHORT ? 5 : 30;
 const FAST_ITERATIONS = SHORT ? 2_000 : 20_000;
 const STEADY_SECONDS = SHORT ? 1.5 : 5;
 const TRIPS = SHORT ? 30 : 300;
+const IDLE_SECONDS = SHORT ? 3 : 20;
+const IDLE_SIZES = [100, 10_000, 100_000];
 const PEER = fileURLToPath(new URL('./redis/peer.ts', import.meta.url));
 
 const noop = (): undefined => undefined;
@@ -113,11 +125,7 @@ async function commandsPerCall(port: number, options: InfuseOptions): Promise<nu
   const stats = await admin.info('commandstats');
   await shared.close();
   admin.disconnect();
-  let commands = 0;
-  for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
-    if (name !== 'info' && name !== 'config') commands += Number(count);
-  }
-  return commands / calls;
+  return countCommands(stats) / calls;
 }
 
 /** ms from a failing call in this process to the trip reaching another process. */
@@ -142,7 +150,9 @@ async function tripToOther(port: number): Promise<{ p50: number; p99: number; ma
   await next('ready');
   const redis = new Redis(port, '127.0.0.1');
   const store = new RedisStore({ redis, prefix });
-  const infuse = new Infuse({ store, failMax: 1, resetTimeout: 600_000 });
+  // quorum 1: what is measured is how fast a fleet transition reaches another process (with the
+  // default quorum, a lone vote waits a second for contrary evidence first).
+  const infuse = new Infuse({ store, failMax: 1, resetTimeout: 600_000, quorum: 1 });
   const circuit = infuse.circuit('svc');
   const delays: number[] = [];
   for (let i = 0; i < TRIPS; i++) {
@@ -163,6 +173,50 @@ async function tripToOther(port: number): Promise<{ p50: number; p99: number; ma
   await infuse.shutdown();
   redis.disconnect();
   return { p50: percentile(delays, 0.5), p99: percentile(delays, 0.99), max: Math.max(...delays) };
+}
+
+/** Commands in an INFO commandstats reply, but for those the benchmark sends itself. */
+function countCommands(stats: string): number {
+  let commands = 0;
+  for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+    if (name !== 'info' && name !== 'config') commands += Number(count);
+  }
+  return commands;
+}
+
+/** A function, so that a check after a wait is not narrowed by the one before it. */
+function stillDegraded(store: RedisStore): boolean {
+  return store.degraded;
+}
+
+/** Redis commands per second from one process that knows `size` circuits and makes no call. */
+async function idleCost(port: number, size: number): Promise<number> {
+  const admin = new Redis(port, '127.0.0.1');
+  const redis = new Redis(port, '127.0.0.1');
+  const store = new RedisStore({ redis, prefix: `idle${Math.random()}`, pollInterval: 1_000 });
+  await store.ready();
+  const infuse = new Infuse({ store, maxCircuits: size });
+  // First reads 100 at a time: a thousand at once would queue in Redis past commandTimeout.
+  for (let i = 0; i < size; i += 100) {
+    const batch = Array.from({ length: Math.min(100, size - i) }, (_, j) => `host-${i + j}`);
+    await Promise.all(batch.map((key) => infuse.circuit(key).call(noop)));
+  }
+  if (store.size !== size) throw new Error(`the store knows ${store.size} circuits, not ${size}`);
+  if (store.degraded) throw new Error('the store fell back to per-process state while loading');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await admin.config('RESETSTAT');
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1_000));
+  const stats = await admin.info('commandstats');
+  const seconds = (performance.now() - started) / 1_000;
+  if (stillDegraded(store)) {
+    throw new Error('the store fell back to per-process state while idle');
+  }
+  await infuse.shutdown();
+  redis.disconnect();
+  await admin.flushall();
+  admin.disconnect();
+  return countCommands(stats) / seconds;
 }
 
 function micro(ns: number): string {
@@ -198,10 +252,41 @@ async function scenario(label: string, port: number): Promise<string[]> {
   ];
 }
 
+async function idleTable(port: number): Promise<string[]> {
+  const rows = [
+    `### Idle cost: one process, no call, \`pollInterval: 1000\` (${IDLE_SECONDS} s each)`,
+    '',
+    '| circuits known | Redis commands per second |',
+    '|---:|---:|',
+  ];
+  for (const size of IDLE_SIZES) {
+    rows.push(`| ${size.toLocaleString('en')} | ${(await idleCost(port, size)).toFixed(2)} |`);
+  }
+  return [...rows, ''];
+}
+
+/** What a fleet costs Redis at the defaults, by source (counted from the scripts, not measured). */
+const LOAD_TABLE = [
+  '### Load on Redis, 1,000 processes × 10,000 circuits each (defaults)',
+  '',
+  '| source | Redis load |',
+  '|---|---:|',
+  '| slow poll: one change-feed read (3 commands) per process per 30 s ± 20%, whatever the circuits known | ~100 commands/s |',
+  '| forced modes kept alive: one read per forced circuit per process per poll | ~33 scripts/s per forced circuit |',
+  '| success batches, only with `failureRate`: one per circuit per process per second with traffic | ≤ 1,000 scripts/s per busy circuit |',
+  '| failures: one script per failed call (quorum ballots ride on it) | one per failure |',
+  '| a transition: one script, one PUBLISH to 1,000 subscribers, then one read per process that knows the circuit | ≤ 1,000 scripts per transition |',
+  '| a vote without its quorum: one PUBLISH, a read per process that knows the circuit, a contrary report per process that succeeds | ≤ 2,000 scripts per vote |',
+  '| end of an open period: a permit request per process, then none until news | ≤ 1,000 scripts |',
+  '',
+];
+
 async function main(): Promise<void> {
   const server = await startRedis();
   const proxy = await DelayProxy.start(server.port, 1);
   try {
+    // Before pinning: the fleet's child processes would inherit this process's single core.
+    const quorum = IDLE_ONLY ? [] : await quorumTable();
     const pinning = pin(server.pid);
     const version = (await server.cli('INFO', 'server')).match(/redis_version:(\S+)/)?.[1];
     const lines = [
@@ -209,17 +294,11 @@ async function main(): Promise<void> {
       '',
       `${machine()}; Redis ${version ?? '?'}; ${pinning}.`,
       '',
-      ...(await scenario('Redis on loopback', server.port)),
-      ...(await scenario('Through a proxy adding 1 ms each way', proxy.port)),
-      '### Load on Redis per circuit, 1,000 processes (defaults)',
-      '',
-      '| source | commands per second |',
-      '|---|---:|',
-      '| slow poll (one read per process per 30 s ± 20%) | ~33 |',
-      '| success batches, only with `failureRate` (one per process per second with traffic) | ≤ 1,000 |',
-      '| failures | one script per failed call (failMax trips at once) |',
-      '| a trip | one script + one PUBLISH delivered to 1,000 subscribers |',
-      '| end of an open period | ≤ one permit request per process (1,000), then none until news |',
+      ...(ONLY ? [] : await scenario('Redis on loopback', server.port)),
+      ...(ONLY ? [] : await scenario('Through a proxy adding 1 ms each way', proxy.port)),
+      ...quorum,
+      ...(QUORUM_ONLY ? [] : await idleTable(server.port)),
+      ...(ONLY ? [] : LOAD_TABLE),
     ];
     console.log(lines.join('\n'));
   } finally {

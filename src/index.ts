@@ -31,6 +31,7 @@ export type {
 } from './core/events.js';
 export type {
   CircuitMode,
+  CircuitScope,
   CircuitSnapshot,
   CircuitState,
   CircuitStatus,

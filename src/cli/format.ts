@@ -27,7 +27,7 @@ function retryCell(circuit: FleetCircuit): string {
   return '-';
 }
 
-const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'GEN'];
+const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'VOTES', 'GEN'];
 
 /** The circuits as an aligned table, one row each (`now` is the local epoch ms of the read). */
 export function table(circuits: readonly FleetCircuit[], now: number): string {
@@ -38,6 +38,8 @@ export function table(circuits: readonly FleetCircuit[], now: number): string {
     c.state === 'half-open' ? String(c.trialsInFlight) : '-',
     c.changedAt === 0 ? 'never' : `${duration(now - c.changedAt)} ago`,
     retryCell(c),
+    // Processes that opened the circuit for themselves alone (see `quorum`).
+    c.votes > 0 ? String(c.votes) : '-',
     String(c.generation),
   ]);
   const all = [HEADERS, ...rows];

@@ -104,7 +104,7 @@ async function watchStatus(
     }
     // Appended output: print only what changed (times alone do not count).
     const fingerprint = JSON.stringify(
-      circuits.map((c) => [c.key, c.mode, c.window, c.generation, c.trialsInFlight]),
+      circuits.map((c) => [c.key, c.mode, c.window, c.generation, c.trialsInFlight, c.votes]),
     );
     if (fingerprint === shown) return;
     shown = fingerprint;

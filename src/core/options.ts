@@ -47,6 +47,19 @@ export interface CircuitOptions {
    */
   readonly failureRate?: FailureRateOptions | null;
   /**
+   * With a shared store (`RedisStore`): how many distinct processes must agree before `failMax`
+   * opens the circuit for the whole fleet. A process whose own calls reach `failMax` opens the
+   * circuit for itself at once (its own trials follow `resetTimeout`) and votes; the fleet opens
+   * once a process votes and `quorum` processes agree (they voted, or their latest call to the
+   * host failed). A vote stands for `resetTimeout`, a success withdraws it. So one process with a
+   * broken path to a healthy host cannot cut the fleet off, while a host that is down for everyone
+   * opens for the fleet as soon as the first process votes. `1`: any process's `failMax` opens
+   * the fleet. The failure-rate rule (every process's calls together) needs no quorum. Stores
+   * that are not shared ignore it.
+   * @default 2
+   */
+  readonly quorum?: number;
+  /**
    * Outcomes that are not failures: error classes (matched with `instanceof` on the error) and
    * predicates of the {@link Outcome}. An excluded outcome counts as a success.
    * @default []
@@ -174,6 +187,7 @@ export const DEFAULTS = {
   minimumCalls: 20,
   window: 10_000,
   maxCircuits: 10_000,
+  quorum: 2,
 } as const;
 
 const CIRCUIT_KEYS = new Set([
@@ -181,6 +195,7 @@ const CIRCUIT_KEYS = new Set([
   'resetTimeout',
   'halfOpenMaxCalls',
   'failureRate',
+  'quorum',
   'exclude',
   'isFailure',
   'initialState',
@@ -306,6 +321,8 @@ function resolve(
   const retryAfter = normalizeRetryAfter(pick('honorRetryAfter'), path + 'honorRetryAfter');
   const shadow = pick('shadow') ?? false;
   if (typeof shadow !== 'boolean') invalid(path + 'shadow', 'a boolean', shadow);
+  const quorum = pick('quorum') ?? DEFAULTS.quorum;
+  positiveInteger(path + 'quorum', quorum);
   const initialState = pick('initialState') ?? null;
   if (initialState !== null && !INITIAL_STATES.has(initialState)) {
     invalid(path + 'initialState', `one of ${[...INITIAL_STATES].join(', ')}`, initialState);
@@ -328,7 +345,15 @@ function resolve(
     invalid(path + 'isFailure', 'a function', isFailure);
   }
   return {
-    policy: { failMax, resetTimeout, halfOpenMaxCalls, failureRate, initialState, slowCallRate },
+    policy: {
+      failMax,
+      resetTimeout,
+      halfOpenMaxCalls,
+      failureRate,
+      initialState,
+      slowCallRate,
+      quorum,
+    },
     classifier: {
       classes,
       predicates,

@@ -15,6 +15,8 @@ export function dashboardClient(): void {
     changedAt: number;
     retryAfter: number | null;
     generation: number;
+    /** Processes that opened the circuit for themselves alone (see `quorum`); absent: 0. */
+    votes?: number;
   }
   /** A circuit and when it was received, to count down and age it without asking again. */
   interface Entry {
@@ -221,7 +223,11 @@ export function dashboardClient(): void {
       row.tr.hidden = needle !== '' && !key.toLowerCase().includes(needle);
       if (!row.tr.hidden) shown++;
       row.tr.className = `mode-${view.mode}`;
-      row.state.textContent = LABELS[view.mode];
+      const votes = view.votes ?? 0;
+      row.state.textContent =
+        votes > 0
+          ? `${LABELS[view.mode]} · open in ${votes} process${votes === 1 ? '' : 'es'}`
+          : LABELS[view.mode];
       row.state.className = `badge ${view.mode}`;
       const { calls, failures } = view.window;
       row.rate.textContent =

@@ -11,8 +11,8 @@ import {
 } from './connections.js';
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
-import { channelName, circuitKeys } from './keys.js';
-import { scriptHead, type ScriptSettings } from './lua.js';
+import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
+import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type IoRedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';
 
@@ -48,6 +48,12 @@ export interface FleetCircuit {
   readonly retryAfter: number;
   /** Incremented on every transition (0 before the first). */
   readonly generation: number;
+  /**
+   * Processes that have the circuit open for themselves alone and vote to open it for the fleet
+   * (their own calls reached `failMax`, too few processes agree yet; see `quorum`). 0 when none,
+   * and for a circuit that is not closed.
+   */
+  readonly votes: number;
 }
 
 /** A change of a circuit's state or forced mode, made by any process (or admin) of the fleet. */
@@ -86,7 +92,8 @@ export type FleetCommand = Command;
 export interface FleetCommandOptions {
   /**
    * How long an `open` command opens the circuit for, in milliseconds (the fleet's processes do
-   * not store their `resetTimeout` in Redis). The other commands ignore it.
+   * not store their `resetTimeout` in Redis). At most one hour: a longer open period is beyond
+   * what the fleet's processes accept as written by infuse-breaker. The other commands ignore it.
    * @default 60_000
    */
   readonly resetTimeout?: number;
@@ -289,10 +296,18 @@ export class RedisAdmin {
           command,
           // Only a circuit that still exists: it may have expired since it was read.
           create ? '' : 'existing',
+          0,
         ]),
       );
-      const { fleet } = parseReply(raw);
+      const { fleet, event } = parseReply(raw);
       if (fleet.epoch === '' && before === null && !create) throw unknown(key);
+      // Processes that missed the pub/sub message catch the change at their next poll.
+      if (event !== null) {
+        await this.#call(
+          key,
+          writeFeed(connection, indexKey(this.#prefix), key, this.#settings.ttl),
+        );
+      }
       return { before, after: toCircuit(key, fleet) };
     });
   }
@@ -323,13 +338,14 @@ export class RedisAdmin {
         return;
       }
       const { key, fleet, event } = news;
+      if (event === null) return; // a vote: the circuit did not change
       listener({
         key,
-        from: event?.from ?? fleet.state,
-        fromForced: event === null ? fleet.forced : event.fromForced,
+        from: event.from,
+        fromForced: event.fromForced,
         to: fleet.state,
         forced: fleet.forced,
-        reason: event?.reason ?? 'remote',
+        reason: event.reason,
         generation: fleet.generation,
         changedAt: fleet.changedAt,
         retryAfter: retryAfter(fleet),
@@ -423,7 +439,7 @@ export class RedisAdmin {
           const key = full.slice(this.#keyPrefix.length);
           const base = key.slice(0, key.lastIndexOf(':') + 1);
           if (key.endsWith(':state')) found.set(base, key);
-          else if (key.endsWith(':window') && !found.has(base)) found.set(base, key);
+          else if (/:(window|votes)$/.test(key) && !found.has(base)) found.set(base, key);
         }
         cursor = next;
       } while (cursor !== '0');
@@ -436,7 +452,7 @@ export class RedisAdmin {
     redisKey: string,
     matches: (key: string) => boolean,
   ): Promise<FleetCircuit | null> {
-    const hash = redisKey.endsWith(':state') ? 'state hash' : 'window hash';
+    const hash = `${redisKey.slice(redisKey.lastIndexOf(':') + 1)} hash`;
     let key: string | null;
     try {
       key = await this.#call(null, connection.hget(redisKey, 'k'));
@@ -453,7 +469,7 @@ export class RedisAdmin {
       return null;
     }
     const keys = circuitKeys(this.#prefix, key);
-    if (keys[0] !== redisKey && keys[2] !== redisKey) {
+    if (!keys.includes(redisKey)) {
       this.#malformedAt(redisKey, key, `the ${hash} names a circuit whose keys are elsewhere`);
       return null;
     }
@@ -472,8 +488,11 @@ export class RedisAdmin {
       return null;
     }
     const { fleet } = parseReply(raw);
-    // A closed circuit that never changed state is in Redis only by its failure-rate window.
-    return fleet.epoch === '' && fleet.calls === 0 ? null : toCircuit(key, fleet);
+    // A closed circuit that never changed state is in Redis only by its failure-rate window or
+    // its votes.
+    return fleet.epoch === '' && fleet.calls === 0 && fleet.votes === 0
+      ? null
+      : toCircuit(key, fleet);
   }
 
   #malformedAt(redisKey: string, key: string | null, reason: string): void {
@@ -503,6 +522,7 @@ function toCircuit(key: string, fleet: FleetState): FleetCircuit {
     changedAt: stored ? fleet.changedAt : 0,
     retryAfter: retryAfter(fleet),
     generation: fleet.generation,
+    votes: fleet.votes,
   };
 }
 
@@ -534,10 +554,13 @@ function checkCommand(command: unknown, options: FleetCommandOptions): TypeError
   const { resetTimeout } = options;
   if (
     resetTimeout !== undefined &&
-    (typeof resetTimeout !== 'number' || !Number.isInteger(resetTimeout) || resetTimeout < 0)
+    (typeof resetTimeout !== 'number' ||
+      !Number.isInteger(resetTimeout) ||
+      resetTimeout < 0 ||
+      resetTimeout > MANUAL_OPEN_MAX)
   ) {
     return new TypeError(
-      `RedisAdmin: option "resetTimeout" must be an integer of at least 0; got ${show(resetTimeout)}`,
+      `RedisAdmin: option "resetTimeout" must be an integer from 0 to ${MANUAL_OPEN_MAX}; got ${show(resetTimeout)}`,
     );
   }
   return null;

@@ -1,4 +1,4 @@
-import type { CircuitSnapshot, CircuitState, ForcedMode } from '../core/types.js';
+import type { CircuitSnapshot, CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
 import { LocalCircuit } from '../stores/local-circuit.js';
 import type {
   Admission,
@@ -10,7 +10,7 @@ import type {
   Ticket,
   Transition,
 } from '../stores/store.js';
-import type { ScriptName } from './lua.js';
+import { QUORUM_GRACE, type ScriptName } from './lua.js';
 import {
   guess,
   isNewer,
@@ -21,7 +21,7 @@ import {
   type ScriptReply,
 } from './fleet.js';
 import { within } from './wait.js';
-import { RedisStoreError } from './errors.js';
+import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
 
 const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
@@ -30,6 +30,8 @@ const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation
 export interface CircuitHost {
   /** False while Redis is unreachable: circuits then run on per-process state. */
   readonly up: boolean;
+  /** Why Redis is unreachable (while `up` is false). */
+  readonly downCause: unknown;
   readonly waitTimeout: number;
   readonly trialLease: number;
   /** Runs a script for the circuit; rejects when Redis does not answer. */
@@ -52,7 +54,17 @@ export interface CircuitHost {
   index(circuit: RedisCircuit): void;
   /** A lease id prefix unique across the fleet. */
   leaseBatch(): string;
+  /** This process's id in the quorum's ballots. */
+  readonly voter: string;
 }
+
+/**
+ * This process's own open (see `quorum`): its calls reached failMax, too few processes agreed to
+ * open the fleet. Open until a time, then `halfOpenMaxCalls` trial calls, all of which must succeed.
+ */
+type OwnOpen =
+  | { readonly phase: 'open'; readonly until: number }
+  | { readonly phase: 'half-open'; readonly trials: Set<Ticket>; succeeded: number };
 
 class TrialTicket implements Ticket {
   readonly allowed = true;
@@ -91,6 +103,13 @@ export class RedisCircuit implements StoreCircuit {
   #fast: Ticket | null = null;
   /** Consecutive failures of this process's calls (see README: what "consecutive" means). */
   #streak = 0;
+  /** This process's own open while the fleet's circuit is closed (see `quorum`), or null. */
+  #own: OwnOpen | null = null;
+  /**
+   * What this process's next success tells the quorum: `withdraw` its failure mark and vote, or
+   * `contrary` evidence against another process's vote it heard of; null when nothing.
+   */
+  #tell: 'withdraw' | 'contrary' | null = null;
   /** Successes not yet sent (failure-rate policies only). */
   #successes = 0;
   #inFlight = 0;
@@ -103,9 +122,12 @@ export class RedisCircuit implements StoreCircuit {
   #loading: Promise<void> | null = null;
   #waiters: Resolve[] = [];
   #asking = false;
-  /** Scripts in flight; pub/sub news waits for them so that their own replies come first. */
+  /** Scripts in flight. */
   #ops = 0;
-  #deferred: FleetState | null = null;
+  /** The change-feed score of the last change this process read the circuit again for. */
+  #feedSeen = 0;
+  /** A read asked for by pub/sub: none, one under way, or one more to make after it. */
+  #rechecking: 'idle' | 'reading' | 'again' = 'idle';
   #retired = false;
 
   constructor(
@@ -130,7 +152,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   get state(): CircuitState {
-    return this.#fallback?.state ?? this.#fleet.state;
+    return this.#fallback?.state ?? this.#own?.phase ?? this.#fleet.state;
   }
 
   get forced(): ForcedMode | null {
@@ -152,6 +174,7 @@ export class RedisCircuit implements StoreCircuit {
       this.forced === null &&
       this.#inFlight === 0 &&
       this.#trials.size === 0 &&
+      this.#own === null &&
       this.#ops === 0 &&
       this.#loading === null &&
       (this.#fallback?.idle ?? true)
@@ -184,6 +207,7 @@ export class RedisCircuit implements StoreCircuit {
       if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);
       if (verdict === 'success') {
         this.#streak = 0;
+        if (this.#tell !== null) this.#told(this.#tell);
         if (this.policy.failureRate !== null && this.#successes++ === 0) this.#host.dirty(this);
         return;
       }
@@ -192,6 +216,11 @@ export class RedisCircuit implements StoreCircuit {
       return this.#reportFailure();
     }
     if (ticket.kind === 'bypass') return;
+    const own = this.#own;
+    if (own?.phase === 'half-open' && own.trials.has(ticket)) {
+      this.#inFlight--;
+      return this.#settleOwn(own, ticket, verdict);
+    }
     const issuer = this.#issued.get(ticket);
     if (issuer !== undefined) {
       if (issuer === this.#fallback) issuer.release(ticket, verdict);
@@ -204,15 +233,15 @@ export class RedisCircuit implements StoreCircuit {
 
   async command(command: Command): Promise<void> {
     if (this.#loading !== null) await this.#loading;
-    const refuse = (cause?: unknown): RedisStoreError =>
+    const refuse = (cause: unknown): RedisStoreError =>
       new RedisStoreError(
         this.key,
-        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: Redis cannot be reached; nothing was changed`,
+        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: ${describeFailure(cause)}; nothing was changed`,
         cause,
       );
-    if (!this.#host.up) throw refuse();
+    if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
-      await this.#exec('infuseCommand', [command]);
+      await this.#exec('infuseCommand', [command, '', 0]);
     } catch (error) {
       this.#host.fail(error);
       throw refuse(error);
@@ -220,25 +249,54 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   snapshot(): CircuitSnapshot {
-    if (this.#fallback !== null) return this.#fallback.snapshot();
+    if (this.#fallback !== null) return { ...this.#fallback.snapshot(), scope: 'process' };
     const fleet = this.#fleet;
+    const own = this.#own;
+    const state = own?.phase ?? fleet.state;
     let retryAfter = 0;
     if (fleet.forced === 'forced-open') retryAfter = Infinity;
-    else if (fleet.forced === null && fleet.state === 'open') {
+    else if (own?.phase === 'open') {
+      retryAfter = Math.max(0, Math.ceil(own.until - performance.now()));
+    } else if (fleet.forced === null && fleet.state === 'open') {
       retryAfter = Math.max(0, Math.ceil(this.#openUntil - performance.now()));
     }
     return {
       key: this.key,
-      state: fleet.state,
+      state,
       forced: fleet.forced,
-      mode: fleet.forced ?? fleet.state,
+      mode: fleet.forced ?? state,
       failures: this.#streak,
       window: { calls: fleet.calls, failures: fleet.failures },
       trialsInFlight: fleet.state === 'half-open' ? fleet.trialsInFlight : 0,
       changedAt: fleet.changedAt,
       retryAfter,
       generation: fleet.generation,
+      scope: own === null ? 'fleet' : 'process',
+      votes: fleet.votes,
     };
+  }
+
+  /**
+   * Opens the circuit for the whole fleet for `ms` (at most the longest open period the policy
+   * allows) with `reason`, when it is closed as this process knows it: a server's Retry-After
+   * (issue 14) is a fact about the host, not one process's evidence, so no quorum applies.
+   * Resolves once Redis has answered, or after `waitTimeout` (the fallback then opens locally).
+   */
+  openFor(ms: number, reason: 'retryAfter' | 'slowCallRate'): Promise<void> {
+    const fleet = this.#fleet;
+    if (this.#fallback !== null || fleet.state !== 'closed' || fleet.forced !== null) {
+      return Promise.resolve();
+    }
+    const reported = this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      0,
+      0,
+      0,
+      reason,
+      Math.max(1, Math.round(ms)),
+    ]);
+    return this.#bounded(reported, () => this.#fallBack());
   }
 
   /** Sends batched successes (called by the store's flush timer). */
@@ -247,7 +305,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#successes = 0;
     if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0]);
+    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0, '', 0]);
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -267,22 +325,52 @@ export class RedisCircuit implements StoreCircuit {
    * Redis lost the state, a process that knew it open or forced writes it back. Resolves false
    * when Redis did not answer.
    */
-  resync(): Promise<boolean> {
+  resync(keepAlive = false): Promise<boolean> {
     // `#fleet` is the last state Redis confirmed (a fallback never changes it): what this process
     // writes back if Redis lost it. Per-process trips made while Redis was away are not.
     const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
     const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
-    return this.#send('infuseRead', args);
+    return this.#send('infuseRead', [...args, keepAlive ? 1 : 0]);
   }
 
-  /** News from pub/sub: applied unless older than what this process knows. */
-  hear(fleet: FleetState): void {
-    if (this.#ops > 0) {
-      if (this.#deferred === null || isNewer(fleet, this.#deferred)) this.#deferred = fleet;
+  /**
+   * The change feed lists the circuit as changed at `score` (ms, Redis clock): read it again,
+   * unless this process already read it for that change.
+   */
+  changed(score: number): void {
+    if (score <= this.#feedSeen) return;
+    this.#feedSeen = score;
+    this.recheck();
+  }
+
+  /**
+   * Called by every poll: a forced mode (an operator's decision, which no call ever writes again)
+   * lives in Redis as long as a process that knows it polls. Nothing else needs keeping alive.
+   */
+  keepAlive(): void {
+    if (this.#fleet.forced === null || this.#fallback !== null || this.#loading !== null) return;
+    void this.resync(true);
+  }
+
+  /**
+   * Another process says the circuit changed: read it again. What a message says is never applied
+   * (anyone allowed to PUBLISH could write it); the state comes from Redis's keys. Messages that
+   * arrive while a read is under way make one more read after it, not one each.
+   */
+  recheck(): void {
+    if (this.#rechecking !== 'idle') {
+      this.#rechecking = 'again';
       return;
     }
-    this.#adopt(fleet, null);
+    this.#rechecking = 'reading';
+    void (this.#loading ?? Promise.resolve())
+      .then(() => (this.#host.up && this.#fallback === null ? this.resync() : false))
+      .then(() => {
+        const again = this.#rechecking === 'again';
+        this.#rechecking = 'idle';
+        if (again) this.recheck();
+      });
   }
 
   /** Redis became unreachable: run on per-process state until it is back. */
@@ -299,6 +387,7 @@ export class RedisCircuit implements StoreCircuit {
     const now = performance.now();
     switch (fleet.state) {
       case 'closed':
+        if (this.#own !== null) return this.#decideOwn(this.#own, now);
         this.#inFlight++;
         return this.#closed;
       case 'open':
@@ -384,7 +473,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #giveBack(fleet: FleetState, lease: string): void {
-    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted']);
+    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted', '', 0]);
   }
 
   #settleTrial(ticket: TrialTicket, verdict: StoreVerdict): void | Promise<void> {
@@ -398,6 +487,8 @@ export class RedisCircuit implements StoreCircuit {
       ticket.generation,
       ticket.lease,
       verdict,
+      '',
+      0,
     ]);
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
@@ -408,19 +499,130 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const successes = this.#successes;
     this.#successes = 0;
-    const trips = this.#streak >= this.policy.failMax ? 1 : 0;
+    const trips = this.#streak >= this.policy.failMax;
+    const voter = (this.policy.quorum ?? 1) > 1 ? this.#host.voter : '';
+    if (voter !== '') {
+      this.#tell = 'withdraw';
+      // The process protects itself at once; the fleet opens if the quorum agrees (the reply), or
+      // when no other process contradicts the vote in time (asked again then).
+      if (trips && this.#own === null) this.#openOwn('closed', 'failMax');
+      if (trips) this.#confirmLater();
+    }
     const reported = this.#send('infuseReport', [
       fleet.epoch,
       fleet.generation,
       successes,
       1,
-      trips,
+      0,
+      trips ? 'failMax' : '',
+      0,
+      voter,
+      '',
     ]);
     return this.#bounded(reported, () => this.#fallBack());
   }
 
+  /**
+   * A success tells the quorum: this process's vote and mark no longer stand (`withdraw`), or it
+   * succeeded with the host after another process voted (`contrary`).
+   */
+  #told(tell: 'withdraw' | 'contrary'): void {
+    this.#tell = null;
+    this.#ballot(tell);
+  }
+
+  #ballot(tell: 'withdraw' | 'contrary' | ''): void {
+    const fleet = this.#fleet;
+    void this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      0,
+      0,
+      0,
+      '',
+      0,
+      this.#host.voter,
+      tell,
+    ]);
+  }
+
+  /** Once the vote's grace has passed, asks Redis again whether it opens the fleet. */
+  #confirmLater(): void {
+    const generation = this.#fleet.generation;
+    const timer = setTimeout(() => {
+      if (this.#own !== null && this.#fleet.generation === generation && this.#host.up) {
+        this.#ballot('');
+      }
+    }, QUORUM_GRACE + 100);
+    timer.unref();
+  }
+
+  /** Opens the circuit for this process alone, for its own `resetTimeout`. */
+  #openOwn(from: CircuitState, reason: 'failMax' | 'trialFailed'): void {
+    this.#own = { phase: 'open', until: performance.now() + this.policy.resetTimeout };
+    this.#refresh();
+    this.#announceOwn(from, 'open', reason);
+  }
+
+  #decideOwn(own: OwnOpen, now: number): Admission {
+    if (own.phase === 'open') {
+      if (now < own.until) {
+        return { allowed: false, state: 'open', forced: null, retryAfter: own.until - now };
+      }
+      own = { phase: 'half-open', trials: new Set(), succeeded: 0 };
+      this.#own = own;
+      this.#announceOwn('open', 'half-open', 'resetTimeout');
+    }
+    if (own.trials.size + own.succeeded >= this.policy.halfOpenMaxCalls) {
+      return { allowed: false, state: 'half-open', forced: null, retryAfter: 0 };
+    }
+    const trial: Ticket = Object.freeze({
+      allowed: true,
+      kind: 'trial',
+      generation: this.#fleet.generation,
+    });
+    own.trials.add(trial);
+    this.#inFlight++;
+    return trial;
+  }
+
+  /** The outcome of one of this process's own trial calls: all must succeed to close. */
+  #settleOwn(
+    own: OwnOpen & { phase: 'half-open' },
+    ticket: Ticket,
+    verdict: StoreVerdict,
+  ): void | Promise<void> {
+    own.trials.delete(ticket);
+    if (verdict === 'aborted') return;
+    if (verdict === 'success') {
+      if (++own.succeeded < this.policy.halfOpenMaxCalls) return;
+      this.#own = null;
+      this.#streak = 0;
+      this.#refresh();
+      this.#announceOwn('half-open', 'closed', 'trialSucceeded');
+      this.#told('withdraw');
+      return;
+    }
+    this.#streak++;
+    this.#openOwn('half-open', 'trialFailed');
+    return this.#reportFailure();
+  }
+
+  #announceOwn(from: CircuitState, to: CircuitState, reason: TransitionReason): void {
+    this.#host.transition({
+      key: this.key,
+      from,
+      to,
+      fromForced: null,
+      forced: null,
+      reason,
+      generation: this.#fleet.generation,
+      scope: 'process',
+    });
+  }
+
   #load(): Promise<void> {
-    const read = this.#send('infuseRead', seed(this.policy));
+    const read = this.#send('infuseRead', [...seed(this.policy), 0]);
     return this.#bounded(read, () => this.#fallBack()).then(() => {
       this.#loading = null;
       this.#refresh();
@@ -462,14 +664,25 @@ export class RedisCircuit implements StoreCircuit {
         });
       }
       if (reply.created || reply.event !== null) this.#host.index(this);
+      this.#recount(reply.fleet);
+      // Changes the feed lists from before this reply are known now: no need to read them again.
+      if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;
       this.#adopt(reply.fleet, reply.event);
       onReply?.(reply);
     } finally {
-      if (--this.#ops === 0 && this.#deferred !== null) {
-        const deferred = this.#deferred;
-        this.#deferred = null;
-        this.#adopt(deferred, null);
-      }
+      this.#ops--;
+    }
+  }
+
+  /** Counters of the state this process knows (window, votes) from a reply about that state. */
+  #recount(fleet: FleetState): void {
+    const known = this.#fleet;
+    if (fleet.epoch !== known.epoch || fleet.generation !== known.generation) return;
+    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures, slow: fleet.slow };
+    this.#fleet = { ...this.#fleet, votes: fleet.votes, agreeing: fleet.agreeing };
+    // Another process voted: this process's next success, if it has one, contradicts the vote.
+    if (fleet.votes > 0 && this.#tell === null && this.#streak === 0 && this.#own === null) {
+      this.#tell = 'contrary';
     }
   }
 
@@ -481,12 +694,17 @@ export class RedisCircuit implements StoreCircuit {
     const from = this.state;
     const fromForced = this.forced;
     const previous = this.#fleet;
+    // The fleet moved on (a transition, or its state was lost): this process's own open gives way
+    // to the fleet's state. A newer read of the same state leaves it be.
+    const moved = fleet.epoch !== previous.epoch || fleet.generation !== previous.generation;
+    if (moved) this.#own = null;
     this.#fleet = fleet;
     this.#openUntil = performance.now() + fleet.remaining;
     this.#holdUntil = 0;
     if (fleet.epoch !== previous.epoch || fleet.generation !== previous.generation) {
       this.#closed = closedTicket(fleet.generation);
       this.#successes = 0;
+      this.#tell = null; // a transition voids every ballot
       if (fleet.state === 'closed') this.#streak = 0;
     }
     if (fallback !== null) {
@@ -494,15 +712,17 @@ export class RedisCircuit implements StoreCircuit {
       if (fleet.state === 'closed' && fallback.state === 'closed') this.#streak = fallback.failures;
     }
     this.#refresh();
-    if (from !== fleet.state || fromForced !== fleet.forced) {
+    const to = this.state; // this process's own open, when it still stands
+    if (from !== to || fromForced !== fleet.forced) {
       this.#host.transition({
         key: this.key,
         from,
-        to: fleet.state,
+        to,
         fromForced,
         forced: fleet.forced,
         reason: event?.reason ?? 'remote',
         generation: fleet.generation,
+        scope: 'fleet',
       });
     }
   }
@@ -518,7 +738,7 @@ export class RedisCircuit implements StoreCircuit {
       this.key,
       { ...this.policy, initialState: mode === 'closed' ? null : mode },
       Date.now,
-      (transition) => this.#host.transition(transition),
+      (transition) => this.#host.transition({ ...transition, scope: 'process' }),
     );
     this.#fallback = fallback;
     this.#refresh();
@@ -546,6 +766,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#fast =
       this.#loading === null &&
       this.#fallback === null &&
+      this.#own === null &&
       fleet.state === 'closed' &&
       fleet.forced === null
         ? this.#closed

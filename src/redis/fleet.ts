@@ -23,6 +23,14 @@ export interface FleetState {
   /** Calls and failures in the fleet's failure-rate window. */
   readonly calls: number;
   readonly failures: number;
+  /** Slow calls in the same window (counted among its calls). */
+  readonly slow: number;
+  /** The fleet runs the circuit in shadow mode: it would refuse, but lets calls through. */
+  readonly shadow: boolean;
+  /** Processes whose own streak reached failMax and that vote to open for the fleet (closed only). */
+  readonly votes: number;
+  /** Processes that agree: they voted, or their latest call failed (closed only). */
+  readonly agreeing: number;
 }
 
 /** A transition the answering script made (and published). */
@@ -44,6 +52,8 @@ export interface ScriptReply {
   readonly hold: number;
   /** Trial leases granted to the caller. */
   readonly leases: readonly string[];
+  /** When the script ran (ms, Redis clock). */
+  readonly ranAt: number;
 }
 
 /** True when `next` is later news than `current`. */
@@ -63,11 +73,17 @@ const REASONS = new Set<unknown>([
   'trialSucceeded',
   'manual',
   'remote',
+  // Sent by processes that open for a server's Retry-After or a slow-call rate (issue 14).
+  'retryAfter',
+  'slowCallRate',
 ]);
+
+/** Reply fields before the granted leases (see the top of lua.ts). */
+const REPLY_FIELDS = 19;
 
 /** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
 export function parseReply(raw: unknown): ScriptReply {
-  if (!Array.isArray(raw) || raw.length < 15) throw new Error(`unexpected script reply`);
+  if (!Array.isArray(raw) || raw.length < REPLY_FIELDS) throw new Error(`unexpected script reply`);
   const [
     flags,
     epoch,
@@ -81,7 +97,10 @@ export function parseReply(raw: unknown): ScriptReply {
     calls,
     failures,
   ] = raw as unknown[];
-  const [from, fromForced, reason, hold] = raw.slice(11, 15) as unknown[];
+  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing] = raw.slice(
+    11,
+    REPLY_FIELDS,
+  ) as unknown[];
   const epochText = text(epoch);
   const fleet: FleetState = {
     epoch: epochText,
@@ -94,8 +113,12 @@ export function parseReply(raw: unknown): ScriptReply {
     trialsInFlight: int(trials),
     calls: int(calls),
     failures: int(failures),
+    slow: int(slow),
+    shadow: text(shadow) === '1',
+    votes: int(votes),
+    agreeing: int(agreeing),
   };
-  const leases = raw.slice(15).map(text);
+  const leases = raw.slice(REPLY_FIELDS).map(text);
   const event =
     from === '' || from === null
       ? null
@@ -112,6 +135,7 @@ export function parseReply(raw: unknown): ScriptReply {
     event,
     hold: int(hold),
     leases,
+    ranAt: Math.floor(Number(text(at)) / 1_000),
   };
 }
 
@@ -136,7 +160,7 @@ export function parseMessage(message: string): FleetMessage | null {
   if (
     typeof m.k !== 'string' ||
     typeof m.e !== 'string' ||
-    !/^\d+$/.test(m.e) ||
+    !/^\d*$/.test(m.e) || // '' for a circuit Redis holds no state for (a vote on it)
     typeof m.g !== 'number' ||
     !STATES.has(m.st) ||
     typeof m.rm !== 'number' ||
@@ -156,7 +180,7 @@ export function parseMessage(message: string): FleetMessage | null {
         : null,
     fleet: {
       epoch: m.e,
-      stamp: Number(m.e),
+      stamp: Number(m.e || '0'),
       generation: m.g,
       state: m.st as CircuitState,
       forced: m.fo === 'forced-open' || m.fo === 'disabled' ? m.fo : null,
@@ -165,6 +189,10 @@ export function parseMessage(message: string): FleetMessage | null {
       trialsInFlight: 0,
       calls: 0,
       failures: 0,
+      slow: 0,
+      shadow: false,
+      votes: 0,
+      agreeing: 0,
     },
   };
 }
@@ -196,6 +224,20 @@ function transitionReason(value: unknown): TransitionReason {
   return value as TransitionReason;
 }
 
+/** One poll of the change feed: Redis's time, and the circuits changed since, oldest first. */
+export interface Feed {
+  readonly now: number;
+  readonly changes: readonly (readonly [key: string, score: number])[];
+}
+
+/** Parses the reply of the poll script. */
+export function parseFeed(raw: unknown): Feed {
+  if (!Array.isArray(raw) || raw.length % 2 !== 1) throw new Error('unexpected poll reply');
+  const changes: [string, number][] = [];
+  for (let i = 1; i < raw.length; i += 2) changes.push([text(raw[i]), int(raw[i + 1])]);
+  return { now: int(raw[0]), changes };
+}
+
 /** Before the first read, a circuit shows what `initialState` would make of it. */
 export function guess(policy: Policy): FleetState {
   const initial: InitialState = policy.initialState ?? 'closed';
@@ -212,6 +254,10 @@ export function guess(policy: Policy): FleetState {
     trialsInFlight: 0,
     calls: 0,
     failures: 0,
+    slow: 0,
+    shadow: false,
+    votes: 0,
+    agreeing: 0,
   };
 }
 

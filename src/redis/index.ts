@@ -11,5 +11,10 @@ export type {
   MalformedCircuit,
   RedisAdminOptions,
 } from './admin.js';
-export { RedisStoreError, RedisAdminError, type RedisAdminErrorCode } from './errors.js';
+export {
+  RedisStoreError,
+  RedisAdminError,
+  type RedisAdminErrorCode,
+  type RedisStoreErrorCode,
+} from './errors.js';
 export type { IoRedisClient, RedisStoreOptions } from './options.js';

@@ -1,21 +1,25 @@
+import { runScript, type Connection } from './connections.js';
 import { createHash } from 'node:crypto';
 
-/** The three keys of one circuit: state hash, trial leases, failure-rate window. */
-export type CircuitKeys = readonly [state: string, leases: string, window: string];
+/** The keys of one circuit: state hash, trial leases, failure-rate window, quorum votes. */
+export type CircuitKeys = readonly [state: string, leases: string, window: string, votes: string];
 
 /**
  * Keys of one circuit. They share one hash tag, a hash of the circuit key, so that a script may
- * touch all three in Redis Cluster and no key (braces, colons, 8 KB of unicode) can reach into the
+ * touch all of them in Redis Cluster and no key (braces, colons, 8 KB of unicode) can reach into the
  * key space. 64 bits of SHA-256 make a collision unlikely in any fleet; the state hash also holds
  * the full key, and a script that finds another key there treats the data as malformed.
  */
 export function circuitKeys(prefix: string, key: string): CircuitKeys {
   const tag = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const base = `${prefix}:{${tag}}:`;
-  return [base + 'state', base + 'leases', base + 'window'];
+  return [base + 'state', base + 'leases', base + 'window', base + 'votes'];
 }
 
-/** The sorted set of circuits that hold state, newest first; read by `preload`. */
+/**
+ * The change feed: a sorted set of circuit keys scored by the time of their last change (see
+ * the INDEX script). Read by every process's poll and by `preload`.
+ */
 export function indexKey(prefix: string): string {
   return `${prefix}:index`;
 }
@@ -26,4 +30,21 @@ export function indexKey(prefix: string): string {
  */
 export function channelName(keyPrefix: string, prefix: string): string {
   return `${keyPrefix}${prefix}:transitions`;
+}
+
+/** Most circuits the change feed lists; older entries are dropped. */
+const FEED_MAX = 100_000;
+
+/**
+ * Lists `key` in the change feed as changed now. Written by whoever made the change (a process
+ * or RedisAdmin) after its script answered: the feed key lives on one node of a Cluster, apart
+ * from the circuit's own keys, so no script can write both.
+ */
+export function writeFeed(
+  connection: Connection,
+  index: string,
+  key: string,
+  ttl: number,
+): Promise<unknown> {
+  return runScript(connection, 'infuseIndex', [index], [key, ttl, FEED_MAX]);
 }

@@ -8,31 +8,57 @@ import type { Policy } from '../stores/store.js';
  * Keys of one circuit (one hash tag):
  *   KEYS[1] state  hash: k (circuit key), e (epoch: creation time in µs), g (generation),
  *                        st (state), fo (forced mode or ''), ou (open until, ms), ts (trial
- *                        successes), ca (changed at, ms)
+ *                        successes), ca (changed at, ms), sh ('1' in shadow mode, else absent)
  *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
- *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures
+ *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures,
+ *                        s<bucket> = slow calls
+ *   KEYS[4] votes  hash: the quorum's evidence while closed (see `ballot`): k (circuit key),
+ *                        v:<process> = when its own streak reached failMax (a vote),
+ *                        f:<process> = when its latest call failed (a mark),
+ *                        s:<process> = when it succeeded after hearing of a vote (contrary)
  *
- * ARGV[1..8] are the same for every script: circuit key, channel, ttl, resetTimeout,
- * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window. Script arguments
- * follow from ARGV[9].
+ * ARGV[1..10] are the same for every script: circuit key, channel, ttl, resetTimeout,
+ * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, the longest open
+ * period the policy allows (see `scriptHead`), and the quorum. Script arguments follow from
+ * ARGV[11].
  *
- * Every script answers with one reply (see `parseReply` in scripts.ts):
+ * Values read from Redis are bounded: anything no script of ours can have written (an epoch or a
+ * change time from the future, an open-until beyond resetTimeout plus the longest open period, a
+ * generation past any real count) is malformed: reported, dropped, never obeyed.
+ *
+ * Every script answers with one reply (see `parseReply` in fleet.ts):
  *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
- *     windowCalls, windowFailures, from, fromForced, reason, hold, lease... }
+ *     windowCalls, windowFailures, from, fromForced, reason, hold, windowSlow, shadow,
+ *     votes, agreeing, lease... }
  * flags: 1 = malformed data was found and dropped, 2 = this script created the state.
  * from/fromForced/reason are set when this script made a transition (it then published it).
  */
 
+/**
+ * How long (ms) a vote waits for contrary evidence before it may open the fleet alone (see
+ * quorumReached); the voter asks again once it has passed.
+ */
+export const QUORUM_GRACE = 1_000;
+
 const PRELUDE = `
-local S, L, W = KEYS[1], KEYS[2], KEYS[3]
+local S, L, W, V = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local KEY, CHANNEL = ARGV[1], ARGV[2]
 local TTL, RESET, MAXTRIALS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local THRESHOLD, MINCALLS, WINDOW = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local MAXOPEN, QUORUM = tonumber(ARGV[9]), tonumber(ARGV[10])
+-- INSPECT changes nothing, not even expired votes.
+local READONLY = false
 local clock = redis.call('TIME')
 local AT = clock[1] .. string.format('%06d', tonumber(clock[2]))
 local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local flags = 0
 local event = nil
+
+-- How far a stored time may run ahead of this node's clock: a failover to a replica whose clock
+-- differs must not make every circuit malformed; a forged time from the future still is.
+local SKEW = 60000
+-- More transitions than any real circuit makes (one a millisecond for thirty years).
+local MAXGEN = 1e12
 
 local STATES = { closed = true, open = true, ['half-open'] = true }
 local FORCED = { [''] = true, ['forced-open'] = true, disabled = true }
@@ -43,7 +69,17 @@ local function int(value)
 end
 
 local function absent()
-  return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW }
+  return { e = '', g = 0, st = 'closed', fo = '', ou = 0, ts = 0, ca = NOW, sh = '' }
+end
+
+-- Reasons a report or a trial's outcome may give for opening, and the open period they carry.
+local OPENS = { failMax = true, failureRate = true, retryAfter = true, slowCallRate = true,
+  trialFailed = true }
+-- An open period asked for (ms; 0 or nothing: resetTimeout), never longer than the policy allows.
+local function period(ms)
+  ms = tonumber(ms)
+  if ms and ms > 0 then return math.min(ms, MAXOPEN) end
+  return RESET
 end
 
 -- Reads the circuit without changing anything: the state (nil when Redis holds none) and, when
@@ -52,19 +88,27 @@ local function inspect()
   local kind = redis.call('TYPE', S).ok
   local c = nil
   if kind == 'hash' then
-    local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca')
+    local f = redis.call('HMGET', S, 'k', 'e', 'g', 'st', 'fo', 'ou', 'ts', 'ca', 'sh')
     local g, ou, ts, ca = int(f[3]), int(f[6]), int(f[7]), int(f[8])
     if f[1] ~= KEY then
       return nil, 'the state hash does not name this circuit key'
     end
-    if int(f[2]) and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
-      and ca then
-      c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca }
-    else
+    local e = int(f[2])
+    if not (e and g and g >= 1 and STATES[f[4]] and FORCED[f[5]] and ou and ts and ts >= 0
+      and ca and (f[9] == false or f[9] == '1')) then
       return nil, 'the state hash has fields infuse-breaker does not write'
     end
+    if e <= 0 or e > (NOW + SKEW) * 1000 or ca > NOW + SKEW or g > MAXGEN
+      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXGEN then
+      return nil, 'the state hash holds values out of range (times from the future or an open period longer than the policy allows)'
+    end
+    c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca, sh = f[9] or '' }
   elseif kind ~= 'none' then
     return nil, 'the state key holds a ' .. kind .. ', not a hash'
+  end
+  local votesKind = redis.call('TYPE', V).ok
+  if votesKind ~= 'none' and votesKind ~= 'hash' then
+    return nil, 'the votes key holds a ' .. votesKind .. ', not a hash'
   end
   local leaseKind, windowKind = redis.call('TYPE', L).ok, redis.call('TYPE', W).ok
   if leaseKind ~= 'none' and leaseKind ~= 'zset' then
@@ -81,16 +125,22 @@ local function load()
   local c, problem = inspect()
   if problem then
     flags = 1
-    redis.call('DEL', S, L, W)
+    redis.call('DEL', S, L, W, V)
     return absent()
   end
   return c or absent()
 end
 
+-- How long the window's counts matter: two windows.
+local function windowTtl()
+  return math.max(2 * WINDOW, 1000)
+end
+
+-- Keys live TTL after the last change (see scriptHead); the window only while its counts matter.
 local function touch()
   redis.call('PEXPIRE', S, TTL)
   redis.call('PEXPIRE', L, TTL)
-  redis.call('PEXPIRE', W, TTL)
+  redis.call('PEXPIRE', W, windowTtl())
 end
 
 local function save(c)
@@ -100,6 +150,7 @@ local function save(c)
   end
   redis.call('HSET', S, 'k', KEY, 'e', c.e, 'g', c.g, 'st', c.st, 'fo', c.fo,
     'ou', c.ou, 'ts', c.ts, 'ca', c.ca)
+  if c.sh == '1' then redis.call('HSET', S, 'sh', '1') else redis.call('HDEL', S, 'sh') end
   touch()
 end
 
@@ -114,15 +165,16 @@ local function announce(c, from, fromForced, reason)
 end
 
 -- The one place a state changes: new generation, fresh counters, old leases void, published once.
-local function transition(c, to, fo, reason)
+-- 'ms': how long an opening lasts (see period()).
+local function transition(c, to, fo, reason, ms)
   local from, fromForced = c.st, c.fo
   c.g = c.g + 1
   c.st = to
   c.fo = fo
   c.ca = NOW
   c.ts = 0
-  if to == 'open' then c.ou = NOW + RESET end
-  redis.call('DEL', L, W)
+  if to == 'open' then c.ou = NOW + period(ms) end
+  redis.call('DEL', L, W, V)
   save(c)
   event = { from, fromForced, reason }
   announce(c, from, fromForced, reason)
@@ -133,81 +185,153 @@ local function bucketSize(length)
   return math.max(1, math.floor(length / 10))
 end
 
--- Calls and failures in a window of 'length' ms (every bucket when it is nil). With
+-- Calls, failures and slow calls in a window of 'length' ms (every bucket when it is nil). With
 -- 'prune', older buckets and foreign fields go (but not 'w' and 'k', the length and circuit key).
 local function tally(length, prune)
   local size = length and bucketSize(length)
   local current = size and math.floor(NOW / size) or math.huge
   local fields = redis.call('HGETALL', W)
-  local total, failed = 0, 0
+  local counts = { c = 0, f = 0, s = 0 }
   for i = 1, #fields, 2 do
-    local kind, bucket = string.match(fields[i], '^([cf])(%d+)$')
+    local kind, bucket = string.match(fields[i], '^([cfs])(%d+)$')
     local count = int(fields[i + 1])
     if kind == nil or count == nil or (size and tonumber(bucket) <= current - 10) then
       if prune and fields[i] ~= 'w' and fields[i] ~= 'k' then redis.call('HDEL', W, fields[i]) end
-    elseif kind == 'c' then
-      total = total + count
     else
-      failed = failed + count
+      counts[kind] = counts[kind] + count
     end
   end
-  return total, failed
+  return counts.c, counts.f, counts.s
 end
 
--- Calls and failures in the window, after adding a batch; buckets older than the window go.
-local function window(calls, failures)
-  if THRESHOLD <= 0 then return 0, 0 end
+-- Calls, failures and slow calls in the window, after adding a batch; older buckets go.
+local function window(calls, failures, slow)
+  if THRESHOLD <= 0 then return 0, 0, 0 end
   local bucket = math.floor(NOW / bucketSize(WINDOW))
   if calls > 0 then
     redis.call('HINCRBY', W, 'c' .. bucket, calls)
     if failures > 0 then redis.call('HINCRBY', W, 'f' .. bucket, failures) end
+    if slow > 0 then redis.call('HINCRBY', W, 's' .. bucket, slow) end
     -- The window's length and circuit key, so that a reader without the policy (RedisAdmin) can
     -- count it, also for a circuit that never changed state (and so has no state hash).
     redis.call('HSET', W, 'w', WINDOW, 'k', KEY)
-    redis.call('PEXPIRE', W, TTL)
+    redis.call('PEXPIRE', W, windowTtl())
   end
   return tally(WINDOW, true)
+end
+
+-- How long (ms) a vote waits for contrary evidence before it alone may open the fleet: long
+-- enough for every process that calls the host to hear of the vote and succeed once.
+local GRACE = ${QUORUM_GRACE}
+
+-- A vote or mark stands this long (ms): the voter's own open period, and at least three times
+-- the grace a vote waits for contrary evidence. A success withdraws both.
+local function voteLife()
+  return math.max(RESET, 3 * GRACE)
+end
+
+
+-- The quorum's evidence: processes that vote (their own streak reached failMax), that agree
+-- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), and
+-- when the oldest standing vote was cast. Expired ballots go (unless READONLY).
+local function count()
+  local fields = redis.call('HGETALL', V)
+  local oldest = NOW - voteLife()
+  local n = { votes = 0, agree = 0, contrary = 0, first = NOW }
+  local agreeing = {}
+  for i = 1, #fields, 2 do
+    local kind, voter = string.match(fields[i], '^([vfs]):(.+)$')
+    local at = int(fields[i + 1])
+    if kind ~= nil then
+      if at == nil or at <= oldest or at > NOW + SKEW then
+        if not READONLY then redis.call('HDEL', V, fields[i]) end
+      elseif kind == 's' then
+        n.contrary = n.contrary + 1
+      else
+        if kind == 'v' then
+          n.votes = n.votes + 1
+          n.first = math.min(n.first, at)
+        end
+        if not agreeing[voter] then
+          agreeing[voter] = true
+          n.agree = n.agree + 1
+        end
+      end
+    end
+  end
+  return n
+end
+
+-- Records what one process tells: 'failed' (its latest call failed), 'voted' (its own streak
+-- reached failMax: published, so that every process reads it and may contradict), 'withdraw'
+-- (it succeeded after failing) or 'contrary' (it succeeded after hearing of a vote).
+local function ballot(c, voter, failed, voted, told)
+  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter) end
+  if told == 'contrary' then redis.call('HSET', V, 's:' .. voter, NOW, 'k', KEY) end
+  if failed then redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY) end
+  if voted then redis.call('HSET', V, 'v:' .. voter, NOW, 'k', KEY) end
+  redis.call('PEXPIRE', V, 2 * voteLife())
+  local n = count()
+  if voted then announce(c, c.st, c.fo, '') end
+  return n
+end
+
+-- failMax opens the fleet when a process votes and 'quorum' processes agree, or when a vote has
+-- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail).
+local function quorumReached(n)
+  return n.votes >= 1 and (n.agree >= QUORUM or (n.contrary == 0 and n.first <= NOW - GRACE))
 end
 
 local function rateTrips(calls, failures)
   return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
 end
 
--- 'calls'/'failures': the window's counts, when the caller counted them itself.
-local function reply(c, hold, leases, calls, failures)
+-- 'calls'/'failures'/'slow': the window's counts, when the caller counted them itself.
+local function reply(c, hold, leases, calls, failures, slow, votes, agree)
   local ev = event or { '', '', '' }
   local trials = 0
   if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
   if calls == nil then
-    calls, failures = 0, 0
-    if c.st == 'closed' and c.fo == '' then calls, failures = window(0, 0) end
+    calls, failures, slow = 0, 0, 0
+    if c.st == 'closed' and c.fo == '' then calls, failures, slow = window(0, 0, 0) end
+  end
+  if votes == nil then
+    votes, agree = 0, 0
+    if c.st == 'closed' and c.fo == '' then
+      local n = count()
+      votes, agree = n.votes, n.agree
+    end
   end
   local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
-    ev[1], ev[2], ev[3], hold or 0 }
+    ev[1], ev[2], ev[3], hold or 0, slow, c.sh, votes, agree }
   for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
   return out
 end
 `;
 
-/** ARGV[9..11]: seed state, seed forced mode, seed remaining ms ('' = no seed). */
+/**
+ * ARGV[11..14]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
+ * forced mode alive (the poll of a process that knows it: an operator's force lasts while the
+ * fleet runs, and `ttl` after the last process has gone).
+ */
 const READ = `
 local c = load()
-local state, forced = ARGV[9], ARGV[10]
+local state, forced = ARGV[11], ARGV[12]
 if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forced ~= '') then
   -- Only where nothing is stored: initial state, or a process re-seeding a Redis that lost it.
   c.g = 1
   c.st = state
   c.fo = forced
-  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[11]) or RESET) end
+  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[13]) or RESET) end
   save(c)
   announce(c, 'closed', '', 'remote')
-elseif c.e ~= '' then
+elseif ARGV[14] == '1' and c.fo ~= '' then
   touch()
 end
 return reply(c)
 `;
 
-/** ARGV[9..11]: permits wanted, lease ms, lease id prefix. */
+/** ARGV[11..13]: permits wanted, lease ms, lease id prefix. */
 const ACQUIRE = `
 local c = load()
 local granted, hold = {}, 0
@@ -215,12 +339,12 @@ if c.fo == '' and c.st == 'open' and NOW >= c.ou then
   transition(c, 'half-open', '', 'resetTimeout')
 end
 if c.fo == '' and c.st == 'half-open' then
-  local lease = tonumber(ARGV[10])
+  local lease = tonumber(ARGV[12])
   redis.call('ZREMRANGEBYSCORE', L, '-inf', NOW)
   local free = MAXTRIALS - c.ts - redis.call('ZCARD', L)
-  local n = math.min(tonumber(ARGV[9]), free)
+  local n = math.min(tonumber(ARGV[11]), free)
   for i = 1, n do
-    granted[i] = ARGV[11] .. ':' .. i
+    granted[i] = ARGV[13] .. ':' .. i
     redis.call('ZADD', L, NOW + lease, granted[i])
   end
   if n > 0 then touch() end
@@ -232,33 +356,62 @@ end
 return reply(c, hold, granted)
 `;
 
-/** ARGV[9..13]: epoch, generation, successes, failures, '1' when the caller's streak trips. */
+/**
+ * ARGV[11..19]: epoch, generation, successes, failures, slow calls (counted among the successes
+ * and failures), a reason to open now ('' for none: failMax when the caller's streak trips,
+ * retryAfter, slowCallRate), the open period it asks for (ms, 0 = resetTimeout), the caller's
+ * process id ('' when the quorum is 1: no ballot is kept), and what else it tells: 'withdraw' (it
+ * succeeded after failing: its vote and mark go), 'contrary' (it succeeded after hearing of a
+ * vote), or ''.
+ *
+ * failMax opens the fleet only with a quorum (see quorumReached): one process voted (its own
+ * streak reached failMax) and `quorum` processes agree (voted, or their latest call failed), or
+ * the vote found no contrary evidence within GRACE. A process's own evidence is about its own
+ * path to the host; a host down for all is seen failing by every process that calls it, so the
+ * first vote usually finds its quorum at once.
+ */
 const REPORT = `
 local c = load()
-if c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'closed' and c.fo == '' then
-  local failures = tonumber(ARGV[12])
-  local calls, failed = window(tonumber(ARGV[11]) + failures, failures)
-  if ARGV[13] == '1' then
+local votes, agree = nil, nil
+if c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'closed' and c.fo == '' then
+  local failures, reason, voter = tonumber(ARGV[14]), ARGV[16], ARGV[18]
+  local calls, failed = window(tonumber(ARGV[13]) + failures, failures, tonumber(ARGV[15]))
+  local quorate = QUORUM <= 1 and reason == 'failMax'
+  if voter ~= '' then
+    local n = ballot(c, voter, failures > 0, reason == 'failMax', ARGV[19])
+    votes, agree = n.votes, n.agree
+    quorate = quorumReached(n)
+  end
+  if quorate then
     transition(c, 'open', '', 'failMax')
+    votes, agree = 0, 0
+  elseif OPENS[reason] and reason ~= 'failMax' then
+    transition(c, 'open', '', reason, ARGV[17])
+    votes, agree = 0, 0
   elseif rateTrips(calls, failed) then
     transition(c, 'open', '', 'failureRate')
+    votes, agree = 0, 0
   elseif c.e ~= '' then
     touch()
   end
 end
-return reply(c)
+return reply(c, 0, nil, nil, nil, nil, votes, agree)
 `;
 
-/** ARGV[9..12]: epoch, generation, lease id, verdict (success | failure | aborted). */
+/**
+ * ARGV[11..16]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
+ * failure the reason to give (trialFailed when '', or retryAfter) and the open period it asks for
+ * (ms, 0 = resetTimeout).
+ */
 const SETTLE = `
 local c = load()
-local deadline = tonumber(redis.call('ZSCORE', L, ARGV[11]) or '0')
-redis.call('ZREM', L, ARGV[11])
-if deadline > NOW and c.e == ARGV[9] and c.g == tonumber(ARGV[10]) and c.st == 'half-open'
+local deadline = tonumber(redis.call('ZSCORE', L, ARGV[13]) or '0')
+redis.call('ZREM', L, ARGV[13])
+if deadline > NOW and c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'half-open'
   and c.fo == '' then
-  if ARGV[12] == 'failure' then
-    transition(c, 'open', '', 'trialFailed')
-  elseif ARGV[12] == 'success' then
+  if ARGV[14] == 'failure' then
+    transition(c, 'open', '', OPENS[ARGV[15]] and ARGV[15] or 'trialFailed', ARGV[16])
+  elseif ARGV[14] == 'success' then
     c.ts = c.ts + 1
     if c.ts >= MAXTRIALS then
       transition(c, 'closed', '', 'trialSucceeded')
@@ -271,18 +424,20 @@ return reply(c)
 `;
 
 /**
- * ARGV[9]: open | close | half-open | force-open | disable | clear-forced. ARGV[10]: 'existing'
- * to change only a circuit Redis holds (state or a failure-rate window; RedisAdmin): nothing is
- * written for an unknown key.
+ * ARGV[11]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
+ * ARGV[12]: 'existing' to change only a circuit Redis holds (state, a failure-rate window or
+ * votes; RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
+ * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
+ * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
-local command = ARGV[9]
-if ARGV[10] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+local command = ARGV[11]
+if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W, V) == 0 then
   return reply(c)
 end
 if command == 'open' then
-  transition(c, 'open', '', 'manual')
+  transition(c, 'open', '', 'manual', ARGV[13])
 elseif command == 'close' then
   transition(c, 'closed', '', 'manual')
 elseif command == 'half-open' then
@@ -293,6 +448,14 @@ elseif command == 'disable' then
   transition(c, c.st, 'disabled', 'manual')
 elseif command == 'clear-forced' then
   if c.fo ~= '' then transition(c, 'closed', '', 'manual') end
+elseif command == 'shadow' or command == 'unshadow' then
+  local sh = command == 'shadow' and '1' or ''
+  if c.sh ~= sh then
+    c.sh = sh
+    c.g = c.g + 1
+    save(c)
+    announce(c, c.st, c.fo, 'manual')
+  end
 else
   return redis.error_reply('infuse: unknown command ' .. command)
 end
@@ -304,25 +467,26 @@ return reply(c)
  * every script does, or with { 'malformed', why } when the data under its keys is not ours.
  */
 const INSPECT = `
+READONLY = true
 local c, problem = inspect()
 if problem then return { 'malformed', problem } end
 c = c or absent()
-local calls, failures = 0, 0
+local calls, failures, slow = 0, 0, 0
 if c.st == 'closed' and c.fo == '' and redis.call('TYPE', W).ok == 'hash' then
-  calls, failures = tally(int(redis.call('HGET', W, 'w')), false)
+  calls, failures, slow = tally(int(redis.call('HGET', W, 'w')), false)
 end
-return reply(c, 0, nil, calls, failures)
+return reply(c, 0, nil, calls, failures, slow)
 `;
 
-/** ARGV[9]: lease ms; ARGV[10..]: lease ids still held by the caller. Extends live leases only. */
+/** ARGV[11]: lease ms; ARGV[12..]: lease ids still held by the caller. Extends live leases only. */
 const RENEW = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local renewed = 0
-for i = 10, #ARGV do
+for i = 12, #ARGV do
   local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
   if deadline > now then
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[i])
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[11]), ARGV[i])
     renewed = renewed + 1
   end
 end
@@ -330,33 +494,58 @@ return renewed
 `;
 
 /**
- * KEYS[1]: the index of circuits that hold state; ARGV: circuit key, ttl, max entries. Feeds
- * `preload`; it is a hint only, never part of a decision.
+ * The change feed. KEYS[1]: the index, a sorted set of circuit keys scored by the time (ms, Redis
+ * clock) of their last change; ARGV: circuit key, ttl, max entries. Entries older than ttl go
+ * (their circuit's keys have expired). Read by every process's poll and by `preload`; a hint of
+ * what to read again, never part of a decision.
  */
 const INDEX = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
+/**
+ * One poll of the change feed. KEYS[1]: the index; ARGV: from (ms, Redis clock; entries with a
+ * lower score are skipped), most entries. Replies { now, key, score, key, score, ... }, oldest
+ * first: a process reads again the circuits it knows among them.
+ */
+const POLL = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local out = { now }
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0,
+  tonumber(ARGV[2]))
+for i = 1, #found do out[#out + 1] = found[i] end
+return out
+`;
+
 /** Script name → source, each with the number of keys it takes. */
 export const SCRIPTS = {
-  infuseRead: { numberOfKeys: 3, lua: PRELUDE + READ },
-  infuseAcquire: { numberOfKeys: 3, lua: PRELUDE + ACQUIRE },
-  infuseReport: { numberOfKeys: 3, lua: PRELUDE + REPORT },
-  infuseSettle: { numberOfKeys: 3, lua: PRELUDE + SETTLE },
-  infuseCommand: { numberOfKeys: 3, lua: PRELUDE + COMMAND },
-  infuseInspect: { numberOfKeys: 3, lua: PRELUDE + INSPECT },
-  infuseRenew: { numberOfKeys: 3, lua: RENEW },
+  infuseRead: { numberOfKeys: 4, lua: PRELUDE + READ },
+  infuseAcquire: { numberOfKeys: 4, lua: PRELUDE + ACQUIRE },
+  infuseReport: { numberOfKeys: 4, lua: PRELUDE + REPORT },
+  infuseSettle: { numberOfKeys: 4, lua: PRELUDE + SETTLE },
+  infuseCommand: { numberOfKeys: 4, lua: PRELUDE + COMMAND },
+  infuseInspect: { numberOfKeys: 4, lua: PRELUDE + INSPECT },
+  infuseRenew: { numberOfKeys: 4, lua: RENEW },
   infuseIndex: { numberOfKeys: 1, lua: INDEX },
+  infusePoll: { numberOfKeys: 1, lua: POLL },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** The parts of a store's or admin's settings that go into every script's ARGV[1..8]. */
+/**
+ * The longest a manual `open` (RedisAdmin's `resetTimeout`) may last. Every reader accepts an
+ * open period up to its own `resetTimeout` plus this; anything longer is malformed.
+ */
+export const MANUAL_OPEN_MAX = 3_600_000;
+
+/** The parts of a store's or admin's settings that go into every script's ARGV[1..10]. */
 export interface ScriptSettings {
   readonly channel: string;
   readonly ttl: number;
@@ -364,7 +553,7 @@ export interface ScriptSettings {
 }
 
 /**
- * ARGV[1..8] of a circuit script (see the top of this file). Keys live at least twice as long as
+ * ARGV[1..10] of a circuit script (see the top of this file). Keys live at least twice as long as
  * anything the policy waits for, so that no key expires in the middle of an episode.
  */
 export function scriptHead(
@@ -388,5 +577,7 @@ export function scriptHead(
     rate?.threshold ?? 0,
     rate?.minimumCalls ?? 0,
     rate?.window ?? 0,
+    Math.max(policy.resetTimeout, MANUAL_OPEN_MAX),
+    policy.quorum ?? 1,
   ];
 }

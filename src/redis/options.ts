@@ -49,14 +49,18 @@ export interface RedisStoreOptions {
    */
   readonly flushInterval?: number;
   /**
-   * Mean interval, in milliseconds, of the slow poll that re-reads every known circuit (in case a
-   * pub/sub message was lost) and keeps its keys alive. Each poll is jittered by ±20%.
+   * Mean interval, in milliseconds, of the slow poll. Each poll reads the fleet's change feed once,
+   * whatever the number of circuits known (three Redis commands), reads again the circuits this
+   * process knows that changed since (in case a pub/sub message was lost), and keeps forced modes
+   * alive. Each poll is jittered by ±20%.
    * @default 30_000
    */
   readonly pollInterval?: number;
   /**
-   * Milliseconds a circuit's keys live in Redis after the last write or poll by any process. Raised
-   * where needed to twice the circuit's `resetTimeout` and failure-rate window.
+   * Milliseconds a circuit's state lives in Redis after its last change (a forced mode: after the
+   * last poll of a process that knows it), and an entry of the change feed after its change.
+   * Raised where needed to twice the circuit's `resetTimeout`. A failure-rate window lives two
+   * window lengths after its last count; trial leases as long as the state.
    * @default 3_600_000 (one hour)
    */
   readonly ttl?: number;

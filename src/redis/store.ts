@@ -18,8 +18,9 @@ import {
   runScript,
   type Connection,
 } from './connections.js';
-import { isNewer, parseMessage, parseReply, type FleetState } from './fleet.js';
-import { channelName, circuitKeys, indexKey } from './keys.js';
+import { describeFailure } from './errors.js';
+import { parseFeed, parseMessage, parseReply, type Feed, type FleetState } from './fleet.js';
+import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
 import { scriptHead, type ScriptName } from './lua.js';
 import {
   normalizeRedisStoreOptions,
@@ -27,8 +28,13 @@ import {
   type RedisStoreOptions,
 } from './options.js';
 
-/** Most circuits the preload index lists; older entries are dropped. */
-const INDEX_MAX = 10_000;
+/** Most changes one poll reads; the rest wait for the next poll. */
+const FEED_BATCH = 1_000;
+/**
+ * How far back each poll reads again, in ms: on one node the feed's scores grow with every write,
+ * but after a failover the new node's clock may differ. Changes read twice are skipped.
+ */
+const FEED_OVERLAP = 1_000;
 
 /**
  * - `idle`: no connection open (before the first `connect()`, after the last `disconnect()`);
@@ -75,6 +81,8 @@ export class RedisStore implements Store {
   readonly #host: CircuitHost;
   readonly #channel: string;
   readonly #index: string;
+  /** The change feed's score (ms, Redis clock) the next poll reads from; null before the first. */
+  #feedCursor: number | null = null;
   /** Makes lease ids unique across the fleet. */
   readonly #id = randomBytes(8).toString('hex');
   #batches = 0;
@@ -88,6 +96,8 @@ export class RedisStore implements Store {
   #pollTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
+  /** The `degraded` event of the outage under way, told to an `Infuse` that connects during it. */
+  #outage: StoreEvent | null = null;
 
   /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
   constructor(options: RedisStoreOptions) {
@@ -103,6 +113,9 @@ export class RedisStore implements Store {
           store.#phase === 'starting' || store.#phase === 'up' || store.#phase === 'recovering'
         );
       },
+      get downCause() {
+        return store.#outage?.error;
+      },
       waitTimeout: this.#options.waitTimeout,
       trialLease: this.#options.trialLease,
       run: (script, circuit, args) =>
@@ -115,6 +128,7 @@ export class RedisStore implements Store {
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
+      voter: this.#id,
     };
   }
 
@@ -147,6 +161,13 @@ export class RedisStore implements Store {
     this.#hooks.add(hooks);
     this.#open();
     let connected = true;
+    const outage = this.#outage;
+    if (outage !== null) {
+      // After the caller's own code has run, so that its `store` listener hears it.
+      queueMicrotask(() => {
+        if (connected && this.#outage === outage) hooks.event(outage);
+      });
+    }
     return {
       disconnect: () => {
         if (!connected) return Promise.resolve();
@@ -191,6 +212,8 @@ export class RedisStore implements Store {
     this.#command = null;
     this.#subscriber = null;
     this.#phase = 'idle';
+    this.#outage = null;
+    this.#feedCursor = null;
     this.#ready = null;
     this.#started?.reject(new Error('RedisStore closed'));
     this.#started = null;
@@ -254,7 +277,7 @@ export class RedisStore implements Store {
       (error: unknown) => {
         this.#emit({
           type: 'error',
-          message: `RedisStore: could not subscribe to ${this.#channel}; transitions of other processes arrive by the slow poll only`,
+          message: `RedisStore: could not subscribe to ${this.#channel} (${describeFailure(error)}); transitions of other processes arrive by the slow poll only`,
           error,
         });
         return false;
@@ -270,9 +293,12 @@ export class RedisStore implements Store {
       subscribed,
     ]).then(async ([reached]) => {
       if (!reached || subscriber !== this.#subscriber) return false;
+      // Where the change feed stands now: later changes are caught by the poll.
+      await this.#poll();
       this.#resyncAll();
       await this.#preload(preload);
-      return true;
+      // False when Redis refused the store's commands meanwhile (a missing permission).
+      return this.#current() === 'up';
     });
   }
 
@@ -321,12 +347,12 @@ export class RedisStore implements Store {
     }
     for (const circuit of this.#circuits.values()) circuit.fallBack();
     if (phase !== 'recovering') {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.#emit({
+      this.#outage = {
         type: 'degraded',
-        message: `RedisStore: Redis cannot be reached (${reason}); circuits run on per-process state until it is back`,
+        message: `RedisStore: ${describeFailure(error)}; circuits run on per-process state until it is back`,
         error,
-      });
+      };
+      this.#emit(this.#outage);
     }
     this.#scheduleProbe();
   }
@@ -357,7 +383,7 @@ export class RedisStore implements Store {
     }
     if (this.#current() !== 'down' || command !== this.#command) return;
     this.#phase = 'recovering';
-    const synced = await Promise.all([...this.#circuits.values()].map((c) => c.resync()));
+    const synced = await resyncInBatches([...this.#circuits.values()]);
     if (this.#current() !== 'recovering') return;
     if (!synced.every(Boolean)) {
       this.#phase = 'down';
@@ -365,6 +391,7 @@ export class RedisStore implements Store {
       return;
     }
     this.#phase = 'up';
+    this.#outage = null;
     this.#emit({
       type: 'recovered',
       message: 'RedisStore: Redis is reachable again; circuits share the fleet state again',
@@ -377,22 +404,48 @@ export class RedisStore implements Store {
     return this.#phase;
   }
 
-  /** The slow poll: catches transitions whose pub/sub message was lost, and keeps keys alive. */
+  /** The slow poll: catches transitions whose pub/sub message was lost. */
   #schedulePoll(): void {
     if (this.#pollTimer !== null) return;
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = null;
       if (this.#phase !== 'up') return;
-      this.#preloaded.clear();
-      this.#resyncAll();
+      void this.#poll();
       this.#schedulePoll();
     }, jitter(this.#options.pollInterval));
     this.#pollTimer.unref();
   }
 
+  /**
+   * Reads the change feed once, whatever the number of circuits known: the circuits this process
+   * knows that changed since the last poll are read again; forced modes are kept alive.
+   */
+  async #poll(): Promise<void> {
+    const command = this.#command;
+    if (command === null || this.#phase !== 'up') return;
+    // The first poll only learns where the feed stands ('+inf' lists nothing).
+    const from = this.#feedCursor === null ? '+inf' : this.#feedCursor - FEED_OVERLAP;
+    let feed: Feed;
+    try {
+      feed = parseFeed(await runScript(command, 'infusePoll', [this.#index], [from, FEED_BATCH]));
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    for (const [key, score] of feed.changes) {
+      this.#circuits.get(key)?.changed(score);
+      this.#preloaded.delete(key);
+    }
+    const last = feed.changes.at(-1);
+    this.#feedCursor =
+      feed.changes.length === FEED_BATCH && last !== undefined ? last[1] : feed.now;
+    if (from === '+inf') return;
+    for (const circuit of this.#circuits.values()) circuit.keepAlive();
+  }
+
   #resyncAll(): void {
     if (this.#phase !== 'up') return;
-    for (const circuit of this.#circuits.values()) void circuit.resync();
+    void resyncInBatches([...this.#circuits.values()]);
   }
 
   #hear(message: string): void {
@@ -404,14 +457,10 @@ export class RedisStore implements Store {
       });
       return;
     }
-    const circuit = this.#circuits.get(news.key);
-    if (circuit !== undefined) {
-      circuit.hear(news.fleet);
-      return;
-    }
-    const known = this.#preloaded.get(news.key);
-    if (known !== undefined && isNewer(news.fleet, known))
-      this.#preloaded.set(news.key, news.fleet);
+    // A message names a circuit to read again, nothing more: a process's state comes from Redis's
+    // keys, so that no message (anyone with PUBLISH may send one) can make it refuse a healthy host.
+    this.#circuits.get(news.key)?.recheck();
+    this.#preloaded.delete(news.key);
   }
 
   /** Reads the most recently changed circuits, so that their first call needs no round trip. */
@@ -426,7 +475,7 @@ export class RedisStore implements Store {
           if (this.#circuits.has(key)) return;
           const policy = { ...none, initialState: null };
           const circuitKeyNames = circuitKeys(this.#options.prefix, key);
-          const raw = await this.#run('infuseRead', circuitKeyNames, key, policy, ['', '', 0]);
+          const raw = await this.#run('infuseRead', circuitKeyNames, key, policy, ['', '', 0, 0]);
           const { fleet } = parseReply(raw);
           if (fleet.epoch === '') await command.zrem(this.#index, key);
           else if (!this.#circuits.has(key)) this.#preloaded.set(key, fleet);
@@ -444,8 +493,12 @@ export class RedisStore implements Store {
   #indexCircuit(key: string, policy: Policy): void {
     const command = this.#command;
     if (command === null) return;
-    const ttl = Math.max(this.#options.ttl, 2 * policy.resetTimeout);
-    runScript(command, 'infuseIndex', [this.#index], [key, ttl, INDEX_MAX]).catch(() => undefined);
+    writeFeed(
+      command,
+      this.#index,
+      key,
+      Math.max(this.#options.ttl, 2 * policy.resetTimeout),
+    ).catch(() => undefined);
   }
 
   #markDirty(circuit: RedisCircuit): void {
@@ -484,6 +537,26 @@ export class RedisStore implements Store {
   #emit(event: StoreEvent): void {
     for (const hooks of this.#hooks) hooks.event(event);
   }
+}
+
+/** Circuits read again at once when all are (recovery, reconnect). */
+const RESYNC_BATCH = 100;
+
+/**
+ * Reads every circuit again, a batch at a time: sent all at once, thousands of reads would queue
+ * behind each other in Redis past `commandTimeout`, and a recovery would fail for its own load.
+ * Resolves with each read's success, or stops at the first batch Redis did not answer.
+ */
+async function resyncInBatches(circuits: readonly RedisCircuit[]): Promise<boolean[]> {
+  const synced: boolean[] = [];
+  for (let i = 0; i < circuits.length; i += RESYNC_BATCH) {
+    const batch = await Promise.all(
+      circuits.slice(i, i + RESYNC_BATCH).map((circuit) => circuit.resync()),
+    );
+    synced.push(...batch);
+    if (!batch.every(Boolean)) break;
+  }
+  return synced;
 }
 
 /** ±20%, so that a fleet started at once does not poll in step. */

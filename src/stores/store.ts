@@ -1,4 +1,10 @@
-import type { CircuitSnapshot, CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
+import type {
+  CircuitScope,
+  CircuitSnapshot,
+  CircuitState,
+  ForcedMode,
+  TransitionReason,
+} from '../core/types.js';
 
 /**
  * The part of a circuit's options that decides its state. A store receives it with every circuit
@@ -15,6 +21,11 @@ export interface Policy {
    * `'slowCallRate'` receives a policy with it set). Absent or `null`: off.
    */
   readonly slowCallRate?: SlowCallRatePolicy | null;
+  /**
+   * Distinct processes that must agree before `failMax` opens the circuit for a fleet (shared
+   * stores only; see `quorum` in the options). Absent: 1.
+   */
+  readonly quorum?: number;
 }
 
 /** Normalised `failureRate` options. */
@@ -108,6 +119,8 @@ export interface Transition {
   readonly forced: ForcedMode | null;
   readonly reason: TransitionReason;
   readonly generation: number;
+  /** With a shared store: whose state changed (see {@link CircuitSnapshot.scope}). */
+  readonly scope?: CircuitScope;
 }
 
 /** Something about the store itself, reported through the `store` event of `Infuse`. */

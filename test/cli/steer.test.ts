@@ -55,7 +55,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
     async function fleet(options: InfuseOptions = {}) {
       const store = await factory.create(undefined, { flushInterval: 20 });
       opened.stores.push(store);
-      const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, ...options, store });
+      const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, quorum: 1, ...options, store });
       opened.infuse.push(infuse);
       return { infuse, args: [...connection, '--prefix', factory.prefixOf(store)] };
     }
@@ -83,10 +83,10 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       expect(shown.code).toBe(0);
       const lines = shown.stdout.trimEnd().split('\n');
       expect(lines).toHaveLength(4);
-      expect(lines[0]).toMatch(/^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +GEN$/);
-      expect(lines[1]).toMatch(/^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +1$/);
-      expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +1$/);
-      expect(lines[3]).toMatch(/^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +0$/);
+      expect(lines[0]).toMatch(/^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +VOTES +GEN$/);
+      expect(lines[1]).toMatch(/^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +- +1$/);
+      expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +- +1$/);
+      expect(lines[3]).toMatch(/^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +- +0$/);
       // Aligned: every column starts at the same offset on every line.
       const modeColumn = lines[0]!.indexOf('MODE');
       for (const line of lines.slice(1))

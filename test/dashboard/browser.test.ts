@@ -84,6 +84,7 @@ describe.skipIf(executablePath === null)('the dashboard in headless Chromium', (
     const local = new Infuse({
       store,
       failMax: 5,
+      quorum: 1,
       resetTimeout: 120_000,
       failureRate: { threshold: 0.5, minimumCalls: 50, window: 60_000 },
     });

@@ -41,7 +41,9 @@ async function fleetOf(
   const stores = [first];
   for (let i = 1; i < count; i++) stores.push(await factory.share(first, storeOptions));
   opened.stores.push(...stores);
-  const fleet = stores.map((store) => new Infuse({ resetTimeout: 300, ...options, store }));
+  const fleet = stores.map(
+    (store) => new Infuse({ resetTimeout: 300, quorum: 1, ...options, store }),
+  );
   opened.infuse.push(...fleet);
   return fleet;
 }
@@ -225,18 +227,19 @@ describe('announcements', () => {
       await failTimes(a!, 'svc', 1);
       await sleep(250);
       await succeed(a!, 'svc', 1);
-      await expect.poll(() => heard.length).toBe(3);
+      await expect.poll(() => heard.at(-1)).toMatch(/>closed:remote$/);
       await sleep(100);
       expect(messages.map((m) => [m.g, m.st])).toEqual([
         [1, 'open'],
         [2, 'half-open'],
         [3, 'closed'],
       ]);
-      expect(heard).toEqual([
-        'closed>open:remote',
-        'open>half-open:remote',
-        'half-open>closed:remote',
-      ]);
+      // A message makes b read the circuit again: it sees the state Redis holds when it reads,
+      // so a half-open attempt that closed within a round trip may reach it as open>closed.
+      expect([
+        ['closed>open:remote', 'open>half-open:remote', 'half-open>closed:remote'],
+        ['closed>open:remote', 'open>closed:remote'],
+      ]).toContainEqual(heard);
     } finally {
       listener.disconnect();
     }
@@ -293,7 +296,7 @@ describe('ioredis keyPrefix', () => {
       clients.push(redis);
       const store = new RedisStore({ redis, prefix: 'shared-prefix' });
       expect(await store.ready()).toBe(true);
-      const infuse = new Infuse({ store, failMax: 1, resetTimeout: 60_000 });
+      const infuse = new Infuse({ store, failMax: 1, resetTimeout: 60_000, quorum: 1 });
       opened.infuse.push(infuse);
       return infuse;
     };

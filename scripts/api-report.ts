@@ -1,7 +1,7 @@
 /**
  * The public API report: every subpath the package exports, and the declaration of every symbol
  * it exports, as a user's `.d.ts` shows it (`@internal` members stripped, comments left out).
- * The report is checked in (etc/infuse-breaker.api.md) so that a change to the public API shows
+ * The report is checked in (docs/api/infuse-breaker.api.md) so that a change to the public API shows
  * in review.
  *
  *   npm run api:check    fails, with a diff, when the sources' API differs from the report (CI)
@@ -13,7 +13,7 @@ import { format, resolveConfig } from 'prettier';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const reportPath = `${root}etc/infuse-breaker.api.md`;
+const reportPath = `${root}docs/api/infuse-breaker.api.md`;
 const outDir = `${root}.tmp/api/`;
 
 /** `subpath -> source entry`, read from the package's exports and tsup's entries. */
@@ -182,11 +182,11 @@ if (process.argv.includes('--write')) {
     const has = new Set(text.split('\n'));
     const removed = current.split('\n').filter((line) => !has.has(line));
     const added = text.split('\n').filter((line) => !had.has(line));
-    console.error('api-report: the public API differs from etc/infuse-breaker.api.md');
+    console.error('api-report: the public API differs from docs/api/infuse-breaker.api.md');
     for (const line of removed) console.error(`- ${line}`);
     for (const line of added) console.error(`+ ${line}`);
     console.error('Run `npm run api:report` and review the change as a change to the public API.');
     process.exit(1);
   }
-  console.log('api-report: the public API matches etc/infuse-breaker.api.md');
+  console.log('api-report: the public API matches docs/api/infuse-breaker.api.md');
 }

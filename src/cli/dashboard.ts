@@ -2,7 +2,9 @@
 import { RedisAdminError } from '../redis/index.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../dashboard/server.js';
 import { checkToken } from '../dashboard/guard.js';
-import { CONNECTION_OPTIONS, openFleet, type Fleet } from './connect.js';
+import { CONNECTION_OPTIONS, fleetSettings, openFleet, type Fleet } from './connect.js';
+import { refusal, scrubUrls } from './failure.js';
+import { printable } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
 /** The port the dashboard listens on unless told otherwise. */
@@ -58,8 +60,9 @@ async function serve(values: Values, io: Io): Promise<number> {
       throw new UsageError((error as Error).message, 'dashboard');
     }
   }
+  const settings = fleetSettings(values, 'dashboard', io);
   // Persistent: while the page is open, the connections come back by themselves after an outage.
-  const fleet = await openFleet(values, 'dashboard', io, true);
+  const fleet = await openFleet(settings, io, true);
   let running: Dashboard;
   try {
     running = await startDashboard({
@@ -88,7 +91,7 @@ async function serve(values: Values, io: Io): Promise<number> {
 
 function banner(running: Dashboard, fleet: Fleet, host: string, chosen: boolean): string {
   const lines = [
-    `infuse-breaker dashboard: prefix "${fleet.admin.prefix}" on ${redact(fleet.where)}`,
+    `infuse-breaker dashboard: prefix "${printable(fleet.admin.prefix)}" on ${fleet.where}`,
   ];
   if (chosen) lines.push(`Open ${running.url}#token=<your token> (or enter the token on the page)`);
   else {
@@ -119,9 +122,17 @@ function parsePort(text: string | undefined): number {
 }
 
 function startProblem(error: unknown, fleet: Fleet, host: string, port: number): string {
+  const context = {
+    where: fleet.where,
+    user: fleet.user,
+    prefix: fleet.admin.prefix,
+    steering: false,
+  };
+  const refused = refusal(error, context);
+  if (refused !== null) return refused;
   if (error instanceof RedisAdminError) {
     const cause = error.cause instanceof Error ? error.cause.message : error.message;
-    return `cannot reach Redis at ${redact(fleet.where)}: ${cause}`;
+    return `cannot reach Redis at ${fleet.where}: ${scrubUrls(cause)}`;
   }
   const where = `port ${port} on ${host}`;
   switch ((error as { code?: unknown } | null)?.code) {
@@ -133,7 +144,7 @@ function startProblem(error: unknown, fleet: Fleet, host: string, port: number):
     case 'ENOTFOUND':
       return `cannot listen on ${host}: no such address on this machine (--host)`;
     default:
-      return `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+      return `cannot start: ${scrubUrls(error instanceof Error ? error.message : String(error))}`;
   }
 }
 
@@ -143,23 +154,11 @@ function audit(entry: CommandRecord): string {
     entry.error === null
       ? `${entry.before ?? '(none)'} → ${entry.after ?? '(none)'}`
       : `failed: ${entry.error.replace(/^RedisAdmin: /, '')}`;
-  return `${new Date().toISOString()} ${entry.command} ${JSON.stringify(entry.key)} from ${entry.from}: ${result}\n`;
-}
-
-/** The URLs without their passwords, for printing. */
-function redact(urls: string): string {
-  return urls
-    .split(',')
-    .map((text) => {
-      try {
-        const url = new URL(text);
-        if (url.password !== '') url.password = '***';
-        return url.toString().replace(/\/$/, '');
-      } catch {
-        return text;
-      }
-    })
-    .join(',');
+  return (
+    printable(
+      `${new Date().toISOString()} ${entry.command} "${entry.key}" from ${entry.from}: ${result}`,
+    ) + '\n'
+  );
 }
 
 function isLoopback(host: string): boolean {

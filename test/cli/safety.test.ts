@@ -55,6 +55,7 @@ beforeAll(async () => {
     '+@all',
     '-@scripting',
   );
+  await redis.cli('ACL', 'SETUSER', 'reader', 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '-@write');
   factory = new StoreFactory(redis, { waitTimeout: 2_000, commandTimeout: 2_000 });
   const store = await factory.create(undefined, { flushInterval: 20 });
   opened.stores.push(store);
@@ -176,6 +177,19 @@ describe('a Redis user without +@scripting', () => {
       );
     },
   );
+});
+
+describe('a Redis user whose scripts may not write', () => {
+  it('reads, and is told what to grant when it steers', async () => {
+    const args = ['--redis', url(PASSWORD, 'reader'), '--prefix', prefix];
+    const read = await cli(['status', ...args]);
+    expect(read).toMatchObject({ code: 0, stderr: '' });
+    const steer = await cli(['open', 'api.example.com', ...args]);
+    expect(steer.code).toBe(1);
+    expect(steer.stderr).toBe(
+      `infuse-breaker: Redis user "reader" may not run a command inside infuse-breaker's scripts: grant +@read +@write +@pubsub +time on ~${prefix}:* (ACL SETUSER reader +@read +@write +@pubsub +time); nothing was changed\n`,
+    );
+  });
 });
 
 describe('keys with control characters or glob characters', () => {

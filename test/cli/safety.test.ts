@@ -289,6 +289,22 @@ describe('--timeout against a port that accepts and never answers', () => {
     expect(open.ms).toBeLessThan(1_900);
   });
 
+  it('bounds the start of status --watch', async () => {
+    const watch = runInProcess([
+      'status',
+      '--watch',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+      '--timeout',
+      '1000',
+    ]);
+    expect(await watch.status).toBe(1);
+    expect(watch.stderr.text).toBe(
+      `infuse-breaker: gave up after 1000 ms (--timeout): Redis at 127.0.0.1:${port} did not answer\n`,
+    );
+    expect(watch.ms).toBeLessThan(1_900);
+  });
+
   it('the process ends as soon as it has said so', async () => {
     const result = await cli([
       'status',

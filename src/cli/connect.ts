@@ -107,7 +107,7 @@ export function fleetSettings(values: Values, command: string, io: Io): FleetSet
 export function failureContext(settings: FleetSettings, steering: boolean): FailureContext {
   return {
     where: describeTarget(settings.location.target),
-    user: settings.location.auth.username ?? 'default',
+    user: printable(settings.location.auth.username ?? 'default'),
     prefix: settings.prefix,
     steering,
   };

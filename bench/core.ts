@@ -1,17 +1,21 @@
 /**
  * npm run bench:core — the per-call cost of a closed circuit around an async no-op, and of a
- * rejection by an open circuit, for infuse-breaker, opossum 9 and cockatiel 3, in one run.
+ * rejection by an open circuit, for infuse-breaker and its peers, in one run: opossum 9 and
+ * cockatiel 3 on any Node; opossum 10 and cockatiel 4 (the newest majors, which require Node 22
+ * or later) when the running Node is 22 or later. Run it on the newest LTS for every peer:
+ * `PATH=/path/to/node26/bin:$PATH npm run bench:core`.
  *
  * opossum runs with `timeout: false`: its default 10 s timeout arms a timer per call, which would
  * measure timers rather than the breaker. cockatiel uses its ConsecutiveBreaker.
  */
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
-import CircuitBreaker from 'opossum';
+import * as cockatiel3 from 'cockatiel';
+import Opossum9 from 'opossum';
 import { Infuse } from '../src/index.js';
 import { machine, measure, table, type Subject } from './harness.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 200_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
+const NEWEST_PEERS = Number(process.versions.node.split('.')[0]) >= 22;
 
 const noop = async (): Promise<number> => 1;
 const fail = async (): Promise<never> => {
@@ -31,66 +35,129 @@ async function rejections(iterations: number, op: () => Promise<unknown>): Promi
   }
 }
 
+/** One breaker around `action`: how to call it, whether it is open, how to stop it. */
+interface Breaker {
+  call(): Promise<unknown>;
+  readonly open: boolean;
+  stop(): Promise<void> | void;
+}
+
+/** A library under test: its name and how to build a breaker around an action. */
+interface Peer {
+  readonly name: string;
+  build(action: () => Promise<unknown>): Breaker;
+}
+
+type Cockatiel = typeof cockatiel3;
+type OpossumClass = typeof Opossum9;
+
+function cockatielPeer(name: string, lib: Cockatiel): Peer {
+  return {
+    name,
+    build(action) {
+      const policy = lib.circuitBreaker(lib.handleAll, {
+        halfOpenAfter: 3_600_000,
+        breaker: new lib.ConsecutiveBreaker(5),
+      });
+      return {
+        call: () => policy.execute(action),
+        get open() {
+          return policy.state === lib.CircuitState.Open;
+        },
+        stop: () => undefined,
+      };
+    },
+  };
+}
+
+function opossumPeer(name: string, Opossum: OpossumClass): Peer {
+  return {
+    name,
+    build(action) {
+      const breaker = new Opossum(action, {
+        timeout: false,
+        resetTimeout: 3_600_000,
+        volumeThreshold: 0,
+      });
+      breaker.on('error', () => undefined);
+      return {
+        call: () => breaker.fire(),
+        get open() {
+          return breaker.opened;
+        },
+        stop: () => breaker.shutdown(),
+      };
+    },
+  };
+}
+
+const infusePeer: Peer = {
+  name: 'infuse-breaker',
+  build(action) {
+    const infuse = new Infuse({ failMax: 5, resetTimeout: 3_600_000 });
+    const circuit = infuse.circuit('bench');
+    return {
+      call: () => circuit.call(action),
+      get open() {
+        return circuit.state === 'open';
+      },
+      stop: () => infuse.shutdown(),
+    };
+  },
+};
+
+async function peers(): Promise<Peer[]> {
+  const list = [
+    infusePeer,
+    cockatielPeer('cockatiel 3 ConsecutiveBreaker', cockatiel3),
+    opossumPeer('opossum 9', Opossum9),
+  ];
+  if (NEWEST_PEERS) {
+    // Loaded only here: both declare Node 22 or later.
+    const cockatiel4 = (await import('cockatiel4')) as unknown as Cockatiel;
+    const opossum10 = (await import('opossum10')).default;
+    list.push(
+      cockatielPeer('cockatiel 4 ConsecutiveBreaker', cockatiel4),
+      opossumPeer('opossum 10', opossum10),
+    );
+  }
+  return list;
+}
+
 async function main(): Promise<void> {
-  // Closed circuits.
-  const infuse = new Infuse({ failMax: 5, resetTimeout: 3_600_000 });
-  const circuit = infuse.circuit('bench');
-  const opossum = new CircuitBreaker(noop, { timeout: false, resetTimeout: 3_600_000 });
-  const cockatiel = circuitBreaker(handleAll, {
-    halfOpenAfter: 3_600_000,
-    breaker: new ConsecutiveBreaker(5),
-  });
+  const all = await peers();
+  const closedBreakers = all.map((peer) => ({ peer, breaker: peer.build(noop) }));
   const closed: Subject[] = [
     { name: 'bare await (no breaker)', run: (n) => loop(n, noop) },
-    { name: 'infuse-breaker', run: (n) => loop(n, () => circuit.call(noop)) },
-    { name: 'cockatiel 3 ConsecutiveBreaker', run: (n) => loop(n, () => cockatiel.execute(noop)) },
-    { name: 'opossum 9', run: (n) => loop(n, () => opossum.fire()) },
+    ...closedBreakers.map(({ peer, breaker }) => ({
+      name: peer.name,
+      run: (n: number) => loop(n, () => breaker.call()),
+    })),
   ];
 
   // Open circuits, tripped by real failures.
-  const openInfuse = new Infuse({ failMax: 5, resetTimeout: 3_600_000 });
-  const openCircuit = openInfuse.circuit('down');
-  const openOpossum = new CircuitBreaker(fail, {
-    timeout: false,
-    resetTimeout: 3_600_000,
-    volumeThreshold: 0,
-  });
-  openOpossum.on('error', () => undefined);
-  const openCockatiel = circuitBreaker(handleAll, {
-    halfOpenAfter: 3_600_000,
-    breaker: new ConsecutiveBreaker(5),
-  });
+  const openBreakers = all.map((peer) => ({ peer, breaker: peer.build(fail) }));
   for (let i = 0; i < 5; i++) {
-    await openCircuit.call(fail).catch(() => undefined);
-    await openOpossum.fire().catch(() => undefined);
-    await openCockatiel.execute(fail).catch(() => undefined);
+    for (const { breaker } of openBreakers) await breaker.call().catch(() => undefined);
   }
-  if (
-    openCircuit.state !== 'open' ||
-    !openOpossum.opened ||
-    openCockatiel.state !== CircuitState.Open
-  ) {
-    throw new Error('bench setup: a breaker did not open');
+  for (const { peer, breaker } of openBreakers) {
+    if (!breaker.open) throw new Error(`bench setup: ${peer.name} did not open`);
   }
-  const open: Subject[] = [
-    { name: 'infuse-breaker', run: (n) => rejections(n, () => openCircuit.call(noop)) },
-    {
-      name: 'cockatiel 3 ConsecutiveBreaker',
-      run: (n) => rejections(n, () => openCockatiel.execute(noop)),
-    },
-    { name: 'opossum 9', run: (n) => rejections(n, () => openOpossum.fire()) },
-  ];
+  const open: Subject[] = openBreakers.map(({ peer, breaker }) => ({
+    name: peer.name,
+    run: (n: number) => rejections(n, () => breaker.call()),
+  }));
 
   console.log(`machine: ${machine()}`);
-  console.log(`${iterations} calls per round, ${rounds} rounds (median of rounds)\n`);
-  console.log('### Closed circuit around an async no-op\n');
+  console.log(`${iterations} calls per round, ${rounds} rounds (median of rounds)`);
+  if (!NEWEST_PEERS) {
+    console.log('opossum 10 and cockatiel 4 need Node 22 or later: run on a newer Node for them');
+  }
+  console.log('\n### Closed circuit around an async no-op\n');
   console.log(table(await measure(closed, { iterations, rounds }), 'infuse-breaker'));
   console.log('\n### Rejection by an open circuit\n');
   console.log(table(await measure(open, { iterations, rounds }), 'infuse-breaker'));
-  opossum.shutdown();
-  openOpossum.shutdown();
-  await infuse.shutdown();
-  await openInfuse.shutdown();
+  for (const { breaker } of [...closedBreakers, ...openBreakers]) await breaker.stop();
 }
 
 await main();

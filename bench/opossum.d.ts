@@ -8,3 +8,8 @@ declare module 'opossum' {
     shutdown(): void;
   }
 }
+
+// opossum 10 (npm alias opossum10): the same surface.
+declare module 'opossum10' {
+  export { default } from 'opossum';
+}

@@ -2,12 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedisAdminError } from '../redis/index.js';
-import { CONNECTION_OPTIONS, MissingPeerError } from './connect.js';
+import { CONNECTION_OPTIONS } from './connect.js';
+import { CliFailure, EXIT_NOT_FOUND } from './failure.js';
+import { printable } from './printable.js';
 import { optionLines, parseCommandArgs, UsageError, type CommandSpec, type Io } from './spec.js';
 import { dashboard } from './dashboard.js';
 import { status } from './status.js';
-import { EXIT_NOT_FOUND, steeringCommands } from './steer.js';
+import { steeringCommands } from './steer.js';
 
 const COMMANDS: readonly CommandSpec[] = [status, ...steeringCommands, dashboard];
 
@@ -139,20 +140,19 @@ function fail(error: unknown, io: Io): number {
     io.stderr.write(`infuse-breaker: ${error.message}\nSee '${help}'.\n`);
     return 2;
   }
-  if (error instanceof MissingPeerError) {
-    io.stderr.write(`${error.message}\n`);
-    return 1;
-  }
-  if (error instanceof RedisAdminError) {
-    io.stderr.write(`infuse-breaker: ${error.message.replace(/^RedisAdmin: /, '')}\n`);
-    return error.code === 'ECIRCUITUNKNOWN' ? EXIT_NOT_FOUND : 1;
+  if (error instanceof CliFailure) {
+    io.stderr.write(`infuse-breaker: ${error.message}\n`);
+    return error.status;
   }
   if (error instanceof TypeError) {
     // Bad input the library refused (e.g. a pattern it cannot read): a usage problem.
-    io.stderr.write(`infuse-breaker: ${error.message.replace(/^RedisAdmin: /, '')}\n`);
+    io.stderr.write(`infuse-breaker: ${printable(error.message.replace(/^RedisAdmin: /, ''))}\n`);
     return 2;
   }
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  io.stderr.write(`infuse-breaker: unexpected failure: ${message}\n`);
+  // Commands explain their own failures; this is a bug. The stack is for whoever reports it.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  io.stderr.write(`infuse-breaker: unexpected failure: ${printable(message)}\n`);
+  if (io.env.INFUSE_BREAKER_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
+    io.stderr.write(`${error.stack}\n`);
   return 1;
 }

@@ -1,9 +1,13 @@
 /**
  * Connecting the CLI to a fleet's Redis: ioredis is an optional peer, loaded only here; the
- * client is tuned to fail fast (an operator in an incident must not wait on retry loops).
+ * client is tuned to fail fast (an operator in an incident must not wait on retry loops), and
+ * `--timeout` bounds a whole command, connecting and closing included.
  */
 import { RedisAdmin, type MalformedCircuit } from '../redis/index.js';
 import type { IoRedisClient } from '../redis/options.js';
+import { CliFailure, CommandTimeout } from './failure.js';
+import { printable } from './printable.js';
+import { describeTarget, parseRedis, RedisUrlError, type RedisLocation } from './redis-url.js';
 import { UsageError, type Io, type OptionSpecs, type Values } from './spec.js';
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -13,9 +17,14 @@ export const CONNECTION_OPTIONS: OptionSpecs = {
   redis: {
     type: 'string',
     value: 'URL',
-    help: `Redis to read (redis:// or rediss://); several, comma-separated, for a Cluster [$REDIS_URL, else ${DEFAULT_URL}]`,
+    help: `Redis to read (redis:// or rediss://); several, comma-separated, for a Cluster; redis+sentinel://host:26379,…/NAME through Sentinel [$REDIS_URL, else ${DEFAULT_URL}]`,
   },
   cluster: { type: 'boolean', help: 'connect to a Redis Cluster (implied by several URLs)' },
+  sentinel: {
+    type: 'string',
+    value: 'NAME',
+    help: 'the --redis URLs are Sentinels: connect to the master they know as NAME',
+  },
   prefix: {
     type: 'string',
     value: 'P',
@@ -24,12 +33,12 @@ export const CONNECTION_OPTIONS: OptionSpecs = {
   timeout: {
     type: 'string',
     value: 'MS',
-    help: 'how long to wait for Redis to connect and answer [2000]',
+    help: 'give up after this long: the whole command (--watch, dashboard: their start) [2000]',
   },
 };
 
 /** Thrown when ioredis is not installed. */
-export class MissingPeerError extends Error {}
+export class MissingPeerError extends CliFailure {}
 
 interface IoRedisModule {
   Redis: new (options: object) => IoRedisClient & { disconnect(): void };
@@ -46,78 +55,46 @@ async function loadIoRedis(): Promise<IoRedisModule> {
     const code = (error as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw new MissingPeerError(
-        'infuse-breaker: the CLI needs ioredis, an optional peer dependency: npm install ioredis',
+        'the CLI needs ioredis, an optional peer dependency: npm install ioredis',
+        1,
       );
     }
     throw error;
   }
 }
 
-interface Target {
-  readonly host: string;
-  readonly port: number;
-  readonly username?: string;
-  readonly password?: string;
-  readonly db?: number;
-  readonly tls: boolean;
-}
-
-function parseUrl(text: string, command: string): Target {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(
-      `--redis: ${JSON.stringify(text)} is not a URL (redis://host:port)`,
-      command,
-    );
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new UsageError(
-      `--redis: ${JSON.stringify(text)} must start with redis:// or rediss://`,
-      command,
-    );
-  }
-  const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) {
-    throw new UsageError(`--redis: database ${JSON.stringify(db)} must be a number`, command);
-  }
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: url.port === '' ? 6379 : Number(url.port),
-    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-    ...(db === '' ? {} : { db: Number(db) }),
-    tls: url.protocol === 'rediss:',
-  };
-}
-
 /** A connected admin and how to let go of it. */
 export interface Fleet {
   readonly admin: RedisAdmin;
-  /** Where it points, for messages: the URL(s) as given. */
+  /** Where it points, for messages: host:port, a list, or a Sentinel master; never a password. */
   readonly where: string;
+  /** The ACL user it connects as (`default` without one), for permission messages. */
+  readonly user: string;
+  /** Closes every connection and waits until they have ended. */
   close(): Promise<void>;
+  /** Drops every connection now, without waiting: after `--timeout`. */
+  abandon(): void;
 }
 
-/**
- * An admin for the Redis the options name. `persistent` (for --watch) lets the connections
- * reconnect after Redis goes away; otherwise a lost connection is not retried.
- */
-export async function openFleet(
-  values: Values,
-  command: string,
-  io: Io,
-  persistent = false,
-): Promise<Fleet> {
+/** What a command needs to know before it connects: checked once, before anything is opened. */
+export interface FleetSettings {
+  readonly location: RedisLocation;
+  readonly prefix: string;
+  readonly timeout: number;
+}
+
+/** Reads the connection options (a UsageError names a bad one); connects to nothing. */
+export function fleetSettings(values: Values, command: string, io: Io): FleetSettings {
   const given = (values.redis as string | undefined) ?? io.env.REDIS_URL ?? DEFAULT_URL;
-  const urls = given
-    .split(',')
-    .map((url) => url.trim())
-    .filter((url) => url !== '');
-  if (urls.length === 0) throw new UsageError('--redis: no URL given', command);
-  const targets = urls.map((url) => parseUrl(url, command));
-  const timeout = parseTimeout(values.timeout as string | undefined, command);
+  const sentinel = values.sentinel as string | undefined;
+  if (sentinel === '') throw new UsageError('--sentinel: the master group name is empty', command);
+  let location: RedisLocation;
+  try {
+    location = parseRedis(given, { cluster: values.cluster === true, sentinel });
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new UsageError(error.message, command);
+    throw error;
+  }
   const prefix = (values.prefix as string | undefined) ?? 'infuse';
   if (prefix === '' || /[{}]/.test(prefix)) {
     throw new UsageError(
@@ -125,55 +102,126 @@ export async function openFleet(
       command,
     );
   }
+  return { location, prefix, timeout: parseTimeout(values.timeout as string | undefined, command) };
+}
+
+/**
+ * An admin for the Redis the settings name. `persistent` (for --watch and the dashboard) lets the
+ * connections reconnect after Redis goes away; otherwise a lost connection is not retried.
+ */
+export async function openFleet(
+  settings: FleetSettings,
+  io: Io,
+  persistent = false,
+): Promise<Fleet> {
+  const { location, prefix, timeout } = settings;
+  const { target, auth, tls } = location;
   const { Redis, Cluster } = await loadIoRedis();
   const retry = persistent ? (times: number) => Math.min(200 * times, 2_000) : () => null;
-  const [first] = targets as [Target, ...Target[]];
   const node = {
     connectTimeout: timeout,
     maxRetriesPerRequest: 0,
-    ...(first.username === undefined ? {} : { username: first.username }),
-    ...(first.password === undefined ? {} : { password: first.password }),
-    ...(first.tls ? { tls: {} } : {}),
+    ...auth,
+    ...(tls ? { tls: {} } : {}),
   };
   // lazyConnect: this client never connects; the admin opens its own connections from it.
-  const client =
-    values.cluster === true || targets.length > 1
-      ? new Cluster(
-          targets.map(({ host, port }) => ({ host, port })),
-          {
-            lazyConnect: true,
-            enableOfflineQueue: false,
-            clusterRetryStrategy: retry,
-            slotsRefreshTimeout: timeout,
-            redisOptions: { ...node, retryStrategy: retry },
-          },
-        )
-      : new Redis({
-          ...node,
-          host: first.host,
-          port: first.port,
-          db: first.db ?? 0,
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          retryStrategy: retry,
-        });
+  const lazy = { lazyConnect: true, enableOfflineQueue: false };
+  let client: IoRedisClient & { disconnect(): void };
+  switch (target.kind) {
+    case 'cluster':
+      client = new Cluster(
+        target.nodes.map(({ host, port }) => ({ host, port })),
+        {
+          ...lazy,
+          clusterRetryStrategy: retry,
+          slotsRefreshTimeout: timeout,
+          redisOptions: { ...node, retryStrategy: retry },
+        },
+      );
+      break;
+    case 'sentinel':
+      client = new Redis({
+        ...node,
+        ...lazy,
+        sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+        name: target.name,
+        db: target.db,
+        sentinelRetryStrategy: retry,
+        sentinelCommandTimeout: timeout,
+        ...(tls ? { enableTLSForSentinelMode: true } : {}),
+        retryStrategy: retry,
+      });
+      break;
+    case 'node':
+      client = new Redis({
+        ...node,
+        ...lazy,
+        host: target.node.host,
+        port: target.node.port,
+        db: target.db,
+        retryStrategy: retry,
+      });
+      break;
+  }
   const admin = new RedisAdmin({
     redis: client,
     prefix,
     commandTimeout: timeout,
     onMalformed: (report: MalformedCircuit) => {
-      const what = report.key === null ? report.redisKey : JSON.stringify(report.key);
-      io.stderr.write(`infuse-breaker: skipped ${what}: ${report.reason}\n`);
+      const what = report.key === null ? report.redisKey : `"${report.key}"`;
+      io.stderr.write(`infuse-breaker: skipped ${printable(`${what}: ${report.reason}`)}\n`);
     },
   });
   return {
     admin,
-    where: urls.join(','),
+    where: describeTarget(target),
+    user: auth.username ?? 'default',
     close: async () => {
       await admin.close();
       client.disconnect();
     },
+    abandon: () => {
+      void admin.close();
+      client.disconnect();
+    },
   };
+}
+
+/**
+ * Runs `work` on a fleet opened for it, and closes it: connecting, the work and closing all
+ * within `settings.timeout`. Past it, the connections are dropped and a {@link CommandTimeout}
+ * says how long it waited and for whom.
+ */
+export async function withFleet<T>(
+  settings: FleetSettings,
+  io: Io,
+  work: (fleet: Fleet) => Promise<T>,
+): Promise<T> {
+  let fleet: Fleet | null = null;
+  const job = (async () => {
+    fleet = await openFleet(settings, io);
+    try {
+      return await work(fleet);
+    } finally {
+      await fleet.close();
+    }
+  })();
+  try {
+    return await within(settings.timeout, job, describeTarget(settings.location.target));
+  } catch (error) {
+    if (error instanceof CommandTimeout) (fleet as Fleet | null)?.abandon();
+    throw error;
+  }
+}
+
+/** `promise`, or a {@link CommandTimeout} after `ms`; a late rejection of `promise` is dropped. */
+export function within<T>(ms: number, promise: Promise<T>, where: string): Promise<T> {
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CommandTimeout(ms, where)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function parseTimeout(text: string | undefined, command: string): number {

@@ -2,7 +2,9 @@
 import { RedisAdminError } from '../redis/index.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../dashboard/server.js';
 import { checkToken } from '../dashboard/guard.js';
-import { CONNECTION_OPTIONS, openFleet, type Fleet } from './connect.js';
+import { CONNECTION_OPTIONS, fleetSettings, openFleet, type Fleet } from './connect.js';
+import { refusal, scrubUrls } from './failure.js';
+import { printable } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
 /** The port the dashboard listens on unless told otherwise. */
@@ -17,7 +19,7 @@ export const dashboard: CommandSpec = {
   args: '',
   positionals: 0,
   description: [
-    'Serves a web page that shows every circuit the fleet shares in Redis (state, failure rate, time to retry, last change), updated live as circuits change in any process, with buttons to open (force open), close and clear a circuit for the whole fleet, each asking for confirmation.',
+    'Serves a web page that shows every circuit the fleet shares in Redis (state, failure rate, time to retry, last change), updated live as circuits change in any process, with buttons to open (force open), close, disable and clear a circuit for the whole fleet, each asking for confirmation. The tabs of one browser share one live stream (on loopback, where browsers allow it), so any number of tabs stay live.',
     `Reading is open to whoever can reach the page; steering needs a token. By default a random one is made at start and printed inside the link, after #token= (a URL's fragment never reaches a server or its logs). To choose it, set $${TOKEN_VARIABLE} (--token shows in the process list). The page listens on 127.0.0.1 only unless --host says otherwise; it serves plain HTTP.`,
     'Runs until Ctrl-C. Every command sent from the page is logged on stdout. Exit status 0 when stopped, 1 when the port cannot be used or Redis cannot be reached at start, 2 for a bad command line.',
   ],
@@ -58,8 +60,9 @@ async function serve(values: Values, io: Io): Promise<number> {
       throw new UsageError((error as Error).message, 'dashboard');
     }
   }
+  const settings = fleetSettings(values, 'dashboard', io);
   // Persistent: while the page is open, the connections come back by themselves after an outage.
-  const fleet = await openFleet(values, 'dashboard', io, true);
+  const fleet = await openFleet(settings, io, true);
   let running: Dashboard;
   try {
     running = await startDashboard({
@@ -88,7 +91,7 @@ async function serve(values: Values, io: Io): Promise<number> {
 
 function banner(running: Dashboard, fleet: Fleet, host: string, chosen: boolean): string {
   const lines = [
-    `infuse-breaker dashboard: prefix "${fleet.admin.prefix}" on ${redact(fleet.where)}`,
+    `infuse-breaker dashboard: prefix "${printable(fleet.admin.prefix)}" on ${fleet.where}`,
   ];
   if (chosen) lines.push(`Open ${running.url}#token=<your token> (or enter the token on the page)`);
   else {
@@ -119,9 +122,17 @@ function parsePort(text: string | undefined): number {
 }
 
 function startProblem(error: unknown, fleet: Fleet, host: string, port: number): string {
+  const context = {
+    where: fleet.where,
+    user: fleet.user,
+    prefix: fleet.admin.prefix,
+    steering: false,
+  };
+  const refused = refusal(error, context);
+  if (refused !== null) return refused;
   if (error instanceof RedisAdminError) {
     const cause = error.cause instanceof Error ? error.cause.message : error.message;
-    return `cannot reach Redis at ${redact(fleet.where)}: ${cause}`;
+    return `cannot reach Redis at ${fleet.where}: ${scrubUrls(cause)}`;
   }
   const where = `port ${port} on ${host}`;
   switch ((error as { code?: unknown } | null)?.code) {
@@ -133,7 +144,7 @@ function startProblem(error: unknown, fleet: Fleet, host: string, port: number):
     case 'ENOTFOUND':
       return `cannot listen on ${host}: no such address on this machine (--host)`;
     default:
-      return `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+      return `cannot start: ${scrubUrls(error instanceof Error ? error.message : String(error))}`;
   }
 }
 
@@ -143,23 +154,11 @@ function audit(entry: CommandRecord): string {
     entry.error === null
       ? `${entry.before ?? '(none)'} → ${entry.after ?? '(none)'}`
       : `failed: ${entry.error.replace(/^RedisAdmin: /, '')}`;
-  return `${new Date().toISOString()} ${entry.command} ${JSON.stringify(entry.key)} from ${entry.from}: ${result}\n`;
-}
-
-/** The URLs without their passwords, for printing. */
-function redact(urls: string): string {
-  return urls
-    .split(',')
-    .map((text) => {
-      try {
-        const url = new URL(text);
-        if (url.password !== '') url.password = '***';
-        return url.toString().replace(/\/$/, '');
-      } catch {
-        return text;
-      }
-    })
-    .join(',');
+  return (
+    printable(
+      `${new Date().toISOString()} ${entry.command} "${entry.key}" from ${entry.from}: ${result}`,
+    ) + '\n'
+  );
 }
 
 function isLoopback(host: string): boolean {

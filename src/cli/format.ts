@@ -1,5 +1,6 @@
 /** How the CLI shows circuits: an aligned table, durations, transitions. */
 import type { FleetCircuit, FleetTransition } from '../redis/index.js';
+import { printable } from './printable.js';
 
 /** `ms` as an operator reads it: `850ms`, `12s`, `3m 20s`, `2h 5m`, `3d 4h`. */
 export function duration(ms: number): string {
@@ -29,10 +30,13 @@ function retryCell(circuit: FleetCircuit): string {
 
 const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'GEN'];
 
-/** The circuits as an aligned table, one row each (`now` is the local epoch ms of the read). */
+/**
+ * The circuits as an aligned table, one row each (`now` is the local epoch ms of the read); keys
+ * with control characters are shown escaped.
+ */
 export function table(circuits: readonly FleetCircuit[], now: number): string {
   const rows = circuits.map((c) => [
-    c.key,
+    printable(c.key),
     c.mode,
     windowCell(c),
     c.state === 'half-open' ? String(c.trialsInFlight) : '-',
@@ -62,7 +66,7 @@ export function transitionLine(transition: FleetTransition, at: Date): string {
   const from = transition.fromForced ?? transition.from;
   const to = transition.forced ?? transition.to;
   const time = at.toISOString().slice(11, 19);
-  return `${time}  ${transition.key}: ${modeChange(from, to)} (${transition.reason})`;
+  return `${time}  ${printable(transition.key)}: ${modeChange(from, to)} (${transition.reason})`;
 }
 
 /** A circuit for JSON output: `retryAfter` is null while forced open (JSON has no Infinity). */

@@ -1,7 +1,18 @@
 /** `infuse-breaker status`: every circuit of the fleet, once or live. */
 import type { FleetCircuit, FleetTransition } from '../redis/index.js';
-import { CONNECTION_OPTIONS, openFleet, type Fleet } from './connect.js';
+import {
+  CONNECTION_OPTIONS,
+  fleetSettings,
+  openFleet,
+  withFleet,
+  within,
+  type Fleet,
+  type FleetSettings,
+} from './connect.js';
+import { CommandTimeout, explain, type FailureContext } from './failure.js';
 import { jsonCircuit, table, transitionLine } from './format.js';
+import { printable, printableJson } from './printable.js';
+import { describeTarget } from './redis-url.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
 const DEFAULT_INTERVAL = 5_000;
@@ -39,18 +50,29 @@ export const status: CommandSpec = {
   ],
   async run(values, _positionals, io) {
     const interval = parseInterval(values.interval as string | undefined);
-    const watch = values.watch === true;
-    const fleet = await openFleet(values, 'status', io, watch);
+    const settings = fleetSettings(values, 'status', io);
+    const context = failureContext(settings);
     try {
-      if (watch) return await watchStatus(fleet, values, io, interval);
-      const circuits = await fleet.admin.list();
-      io.stdout.write(render(circuits, values, fleet) + '\n');
-      return 0;
-    } finally {
-      await fleet.close();
+      if (values.watch === true) return await watchStatus(settings, values, io, interval);
+      return await withFleet(settings, io, async (fleet) => {
+        const circuits = await fleet.admin.list();
+        io.stdout.write(render(circuits, values, fleet) + '\n');
+        return 0;
+      });
+    } catch (error) {
+      throw explain(error, context);
     }
   },
 };
+
+function failureContext(settings: FleetSettings): FailureContext {
+  return {
+    where: describeTarget(settings.location.target),
+    user: settings.location.auth.username ?? 'default',
+    prefix: settings.prefix,
+    steering: false,
+  };
+}
 
 function parseInterval(text: string | undefined): number {
   if (text === undefined) return DEFAULT_INTERVAL;
@@ -62,9 +84,10 @@ function parseInterval(text: string | undefined): number {
 }
 
 function render(circuits: readonly FleetCircuit[], values: Values, fleet: Fleet): string {
-  if (values.json === true) return JSON.stringify(circuits.map(jsonCircuit), null, 2);
+  if (values.json === true)
+    return printableJson(JSON.stringify(circuits.map(jsonCircuit), null, 2));
   if (circuits.length === 0) {
-    return `No circuit has state in Redis at ${fleet.where} under prefix "${fleet.admin.prefix}".`;
+    return `No circuit has state in Redis at ${fleet.where} under prefix "${printable(fleet.admin.prefix)}".`;
   }
   return table(circuits, Date.now());
 }
@@ -76,11 +99,32 @@ function render(circuits: readonly FleetCircuit[], values: Values, fleet: Fleet)
  * when it changed, and one line per transition.
  */
 async function watchStatus(
-  fleet: Fleet,
+  settings: FleetSettings,
   values: Values,
   io: Io,
   interval: number,
 ): Promise<number> {
+  const fleet = await openFleet(settings, io, true);
+  let timedOut = false;
+  try {
+    return await watchFleet(fleet, settings, values, io, interval);
+  } catch (error) {
+    timedOut = error instanceof CommandTimeout;
+    throw error;
+  } finally {
+    if (timedOut) fleet.abandon();
+    else await fleet.close();
+  }
+}
+
+async function watchFleet(
+  fleet: Fleet,
+  settings: FleetSettings,
+  values: Values,
+  io: Io,
+  interval: number,
+): Promise<number> {
+  const context = failureContext(settings);
   const json = values.json === true;
   const tty = io.stdout.isTTY === true && !json;
   const recent: string[] = [];
@@ -92,12 +136,13 @@ async function watchStatus(
   const show = (circuits: FleetCircuit[]): void => {
     if (json) {
       io.stdout.write(
-        JSON.stringify({ type: 'status', circuits: circuits.map(jsonCircuit) }) + '\n',
+        printableJson(JSON.stringify({ type: 'status', circuits: circuits.map(jsonCircuit) })) +
+          '\n',
       );
       return;
     }
     if (tty) {
-      const header = `infuse-breaker status · ${fleet.where} · prefix "${fleet.admin.prefix}" · ${new Date().toISOString()} · Ctrl-C to quit`;
+      const header = `infuse-breaker status · ${fleet.where} · prefix "${printable(fleet.admin.prefix)}" · ${new Date().toISOString()} · Ctrl-C to quit`;
       const log = recent.length === 0 ? '' : `\n\nRecent transitions:\n${recent.join('\n')}`;
       io.stdout.write(`\x1b[H\x1b[2J${header}\n\n${render(circuits, values, fleet)}${log}\n`);
       return;
@@ -126,7 +171,8 @@ async function watchStatus(
         },
         (error: unknown) => {
           if (!down) {
-            const message = error instanceof Error ? error.message : String(error);
+            const explained = explain(error, context);
+            const message = explained instanceof Error ? explained.message : String(explained);
             io.stderr.write(`infuse-breaker: ${message}; retrying every ${interval} ms\n`);
           }
           down = true;
@@ -145,11 +191,13 @@ async function watchStatus(
   const hear = (transition: FleetTransition): void => {
     if (json) {
       io.stdout.write(
-        JSON.stringify({
-          type: 'transition',
-          ...transition,
-          retryAfter: transition.retryAfter === Infinity ? null : transition.retryAfter,
-        }) + '\n',
+        printableJson(
+          JSON.stringify({
+            type: 'transition',
+            ...transition,
+            retryAfter: transition.retryAfter === Infinity ? null : transition.retryAfter,
+          }),
+        ) + '\n',
       );
     } else {
       const line = transitionLine(transition, new Date());
@@ -159,7 +207,8 @@ async function watchStatus(
     void refresh();
   };
 
-  const stop = await fleet.admin.watch(hear);
+  // --timeout bounds the start: subscribing (the first read reports its own failure and retries).
+  const stop = await within(settings.timeout, fleet.admin.watch(hear), fleet.where);
   await refresh();
   const timer = setInterval(() => void refresh(), interval);
   try {

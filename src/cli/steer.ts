@@ -1,17 +1,18 @@
 /** `infuse-breaker open|close|disable|clear KEY-OR-PATTERN`: steer circuits fleet-wide. */
 import {
   RedisAdminError,
+  type RedisAdmin,
   type FleetCircuit,
   type FleetCommand,
   type FleetCommandResult,
 } from '../redis/index.js';
-import { isPattern } from '../redis/pattern.js';
-import { CONNECTION_OPTIONS, openFleet } from './connect.js';
+import { CONNECTION_OPTIONS, fleetSettings, withFleet } from './connect.js';
+import { EXIT_NOT_FOUND, explain } from './failure.js';
 import { jsonCircuit } from './format.js';
+import { globMatcher, isGlob } from './glob.js';
+import { printable, printableJson } from './printable.js';
+import { describeTarget } from './redis-url.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
-
-/** Exit status when the key is unknown or the pattern matches nothing. */
-export const EXIT_NOT_FOUND = 3;
 
 interface Steering {
   readonly name: string;
@@ -65,12 +66,16 @@ function steeringSpec(steering: Steering): CommandSpec {
     positionals: 1,
     description: [
       steering.description,
-      'KEY-OR-PATTERN is a circuit key (for the HTTP adapters, a host such as api.example.com) or a glob: `*` matches any characters (dots too: *.example.com matches a.b.example.com, not example.com), `?` one character, [abc] one of a set; quote it for the shell. A pattern steers every circuit it matches that has state in Redis.',
+      'KEY-OR-PATTERN is a circuit key (for the HTTP adapters, a host such as api.example.com) or a glob: `*` matches any characters (dots too: *.example.com matches a.b.example.com, not example.com), `?` one character, [abc] one of a set, \\ makes the next character literal; quote it for the shell. A pattern steers every circuit it matches that has state in Redis. With --exact it is one key, as written, whatever characters it holds.',
       'Prints each circuit it changed as `key: before → after`. Exit status 0 when done, 1 when Redis cannot be reached (nothing changed), 2 for a bad command line, 3 when the key is unknown or the pattern matches nothing.',
     ],
     options: {
       ...CONNECTION_OPTIONS,
       'dry-run': { type: 'boolean', help: 'print what would change, change nothing' },
+      exact: {
+        type: 'boolean',
+        help: 'KEY-OR-PATTERN is one key, as written: for a key with * ? [ or \\ in it',
+      },
       create: {
         type: 'boolean',
         help: 'steer a key Redis holds nothing for yet (no process has used it); not with a pattern',
@@ -83,6 +88,7 @@ function steeringSpec(steering: Steering): CommandSpec {
     examples: [
       `infuse-breaker ${steering.name} api.example.com`,
       `infuse-breaker ${steering.name} '*.example.com' --prefix checkout --dry-run`,
+      `infuse-breaker ${steering.name} --exact 'reports[2026].internal'`,
     ],
     run: (values, positionals, io) => steer(steering, values, positionals[0] ?? '', io),
   };
@@ -91,66 +97,88 @@ function steeringSpec(steering: Steering): CommandSpec {
 export const steeringCommands: readonly CommandSpec[] = STEERINGS.map(steeringSpec);
 
 async function steer(steering: Steering, values: Values, target: string, io: Io): Promise<number> {
-  const pattern = isPattern(target);
   if (target === '')
     throw new UsageError(`${steering.name}: KEY-OR-PATTERN is empty`, steering.name);
-  if (pattern && values.create === true) {
-    throw new UsageError(`${steering.name}: --create takes one key, not a pattern`, steering.name);
+  const exact = values.exact === true;
+  // Compiled before connecting: a pattern that cannot be read is a usage error (a TypeError).
+  const matches = !exact && isGlob(target) ? globMatcher(target) : null;
+  if (matches !== null && values.create === true) {
+    throw new UsageError(
+      `${steering.name}: --create takes one key, not a pattern (add --exact for a key with * ? [ or \\ in it)`,
+      steering.name,
+    );
   }
-  const fleet = await openFleet(values, steering.name, io);
+  const settings = fleetSettings(values, steering.name, io);
   try {
-    const { admin } = fleet;
-    let keys: string[];
-    if (pattern) {
-      keys = (await admin.list(target)).map((circuit) => circuit.key);
-      if (keys.length === 0) {
+    return await withFleet(settings, io, ({ admin }) =>
+      steerKeys(steering, values, target, matches, admin, io),
+    );
+  } catch (error) {
+    throw explain(error, {
+      where: describeTarget(settings.location.target),
+      user: settings.location.auth.username ?? 'default',
+      prefix: settings.prefix,
+      steering: values['dry-run'] !== true,
+    });
+  }
+}
+
+async function steerKeys(
+  steering: Steering,
+  values: Values,
+  target: string,
+  matches: ((key: string) => boolean) | null,
+  admin: RedisAdmin,
+  io: Io,
+): Promise<number> {
+  let keys: string[];
+  if (matches !== null) {
+    keys = (await admin.list()).map((circuit) => circuit.key).filter(matches);
+    if (keys.length === 0) {
+      io.stderr.write(
+        `infuse-breaker: no circuit in Redis matches "${printable(target)}" (prefix "${printable(admin.prefix)}"); nothing was changed. To steer a key with * ? [ or \\ in it as written, add --exact.\n`,
+      );
+      return EXIT_NOT_FOUND;
+    }
+  } else keys = [target];
+
+  if (values['dry-run'] === true) {
+    for (const key of keys) {
+      const circuit = await admin.get(key);
+      io.stdout.write(
+        `${printable(key)}: ${circuit?.mode ?? 'unknown'} (would ${steering.name})\n`,
+      );
+    }
+    return 0;
+  }
+
+  const results: FleetCommandResult[] = [];
+  for (const key of keys) {
+    try {
+      results.push(await admin.command(key, steering.command, { create: values.create === true }));
+    } catch (error) {
+      if (!(error instanceof RedisAdminError) || error.code !== 'ECIRCUITUNKNOWN') throw error;
+      if (matches === null) {
         io.stderr.write(
-          `infuse-breaker: no circuit in Redis matches ${JSON.stringify(target)} (prefix "${admin.prefix}"); nothing was changed\n`,
+          `infuse-breaker: Redis holds no circuit "${printable(key)}" under prefix "${printable(admin.prefix)}" (no process has used it, or it expired); nothing was changed. Check the key and --prefix, or pass --create.\n`,
         );
         return EXIT_NOT_FOUND;
       }
-    } else keys = [target];
-
-    if (values['dry-run'] === true) {
-      for (const key of keys) {
-        const circuit = await admin.get(key);
-        io.stdout.write(`${key}: ${circuit?.mode ?? 'unknown'} (would ${steering.name})\n`);
-      }
-      return 0;
+      io.stderr.write(`infuse-breaker: ${printable(key)}: gone (expired since it was listed)\n`);
     }
-
-    const results: FleetCommandResult[] = [];
-    for (const key of keys) {
-      try {
-        results.push(
-          await admin.command(key, steering.command, { create: values.create === true }),
-        );
-      } catch (error) {
-        if (!(error instanceof RedisAdminError) || error.code !== 'ECIRCUITUNKNOWN') throw error;
-        if (!pattern) {
-          io.stderr.write(
-            `infuse-breaker: Redis holds no circuit ${JSON.stringify(key)} under prefix "${admin.prefix}" (no process has used it, or it expired); nothing was changed. Check the key and --prefix, or pass --create.\n`,
-          );
-          return EXIT_NOT_FOUND;
-        }
-        io.stderr.write(`infuse-breaker: ${key}: gone (expired since it was listed)\n`);
-      }
-    }
-    if (values.json === true) {
-      const rows = results.map(({ before, after }) => ({
-        key: after.key,
-        before: before === null ? null : jsonCircuit(before),
-        after: jsonCircuit(after),
-      }));
-      io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    } else {
-      for (const { before, after } of results)
-        io.stdout.write(`${after.key}: ${change(steering, before, after)}\n`);
-    }
-    return 0;
-  } finally {
-    await fleet.close();
   }
+  if (values.json === true) {
+    const rows = results.map(({ before, after }) => ({
+      key: after.key,
+      before: before === null ? null : jsonCircuit(before),
+      after: jsonCircuit(after),
+    }));
+    io.stdout.write(printableJson(JSON.stringify(rows, null, 2)) + '\n');
+  } else {
+    for (const { before, after } of results)
+      io.stdout.write(`${printable(after.key)}: ${change(steering, before, after)}\n`);
+  }
+  return 0;
 }
 
 function change(steering: Steering, before: FleetCircuit | null, after: FleetCircuit): string {

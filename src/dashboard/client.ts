@@ -1,10 +1,15 @@
+import type { sharedStream } from './shared-stream.js';
+
 /**
  * The dashboard page's script. It is written here, typed against the DOM and linted like the
  * rest, and sent to the browser as the source text of this one function (see page.ts), so it must
- * stay self-contained: it may use browser globals and its own locals, nothing imported or
- * declared elsewhere in this module.
+ * stay self-contained: it may use browser globals, its own locals and `connect` (the source of
+ * {@link sharedStream}, passed in by the page), nothing imported or declared elsewhere.
+ *
+ * Rendering writes to the DOM only what changed (a table of 1,000 circuits is redrawn every second
+ * for its countdowns), and reports its duration as the `infuse-breaker render` performance measure.
  */
-export function dashboardClient(): void {
+export function dashboardClient(connect: typeof sharedStream): void {
   type Mode = 'closed' | 'open' | 'half-open' | 'forced-open' | 'disabled';
   interface View {
     key: string;
@@ -29,8 +34,15 @@ export function dashboardClient(): void {
     retry: HTMLElement;
     changed: HTMLElement;
     buttons: HTMLButtonElement[];
+    /** What the row shows now, so that only what changed is written. */
+    shown: Record<string, string>;
   }
-  type Command = 'force-open' | 'close' | 'clear-forced';
+  type Command = 'force-open' | 'close' | 'disable' | 'clear-forced';
+  /** What a tab passes to a tab that opens: its circuits, with their ages. */
+  interface Snapshot {
+    entries: { view: View; serverNow: number; age: number }[];
+    redisDown: string;
+  }
 
   const TOKEN_KEY = 'infuse-breaker-dashboard-token';
   const LABELS: Record<Mode, string> = {
@@ -43,6 +55,7 @@ export function dashboardClient(): void {
   const ACTIONS: { command: Command; label: string }[] = [
     { command: 'force-open', label: 'Open' },
     { command: 'close', label: 'Close' },
+    { command: 'disable', label: 'Disable' },
     { command: 'clear-forced', label: 'Clear' },
   ];
 
@@ -73,6 +86,9 @@ export function dashboardClient(): void {
 
   const circuits = new Map<string, Entry>();
   const rows = new Map<string, Row>();
+  /** The keys in display order; rebuilt only when circuits come or go. */
+  let order: string[] = [];
+  let orderStale = true;
   let connected = false;
   let redisDown = '';
 
@@ -115,6 +131,8 @@ export function dashboardClient(): void {
         return `Force "${key}" open for the whole fleet?\nEvery process rejects its calls until the circuit is cleared.`;
       case 'close':
         return `Close "${key}" for the whole fleet?\nEvery process sends calls to it again.`;
+      case 'disable':
+        return `Disable the breaker on "${key}" for the whole fleet?\nEvery process lets every call through, uncounted, until the circuit is cleared.`;
       case 'clear-forced':
         return `Clear the forced mode of "${key}" for the whole fleet?\nThe circuit resumes closed with fresh counters.`;
     }
@@ -176,6 +194,7 @@ export function dashboardClient(): void {
       retry: cell('retry'),
       changed: cell('changed'),
       buttons: [],
+      shown: {},
     };
     const actions = cell('actions');
     for (const action of ACTIONS) {
@@ -192,10 +211,17 @@ export function dashboardClient(): void {
     return row;
   }
 
+  /** Sets a row's text (or class, or title) only when it differs from what it shows. */
+  function put(row: Row, slot: string, value: string, write: (value: string) => void): void {
+    if (row.shown[slot] === value) return;
+    row.shown[slot] = value;
+    write(value);
+  }
+
   function render(): void {
-    const now = performance.now();
+    const started = performance.now();
+    const now = started;
     const needle = filter.value.trim().toLowerCase();
-    const keys = [...circuits.keys()].sort();
     const counts: Record<Mode, number> = {
       closed: 0,
       open: 0,
@@ -203,41 +229,72 @@ export function dashboardClient(): void {
       'forced-open': 0,
       disabled: 0,
     };
-    for (const key of rows.keys()) {
-      if (!circuits.has(key)) {
-        rows.get(key)?.tr.remove();
-        rows.delete(key);
+    if (orderStale) {
+      for (const [key, row] of rows) {
+        if (!circuits.has(key)) {
+          row.tr.remove();
+          rows.delete(key);
+        }
       }
+      order = [...circuits.keys()].sort();
     }
-    let previous: HTMLTableRowElement | null = null;
+    // New rows are built off the page and added in one go.
+    const added = document.createDocumentFragment();
     let shown = 0;
-    for (const key of keys) {
+    for (const key of order) {
       const entry = circuits.get(key);
       if (entry === undefined) continue;
       const view = entry.view;
       counts[view.mode]++;
+      const fresh = !rows.has(key);
       const row = rowFor(key);
+      if (fresh) added.append(row.tr);
       const elapsed = now - entry.receivedAt;
-      row.tr.hidden = needle !== '' && !key.toLowerCase().includes(needle);
-      if (!row.tr.hidden) shown++;
-      row.tr.className = `mode-${view.mode}`;
-      row.state.textContent = LABELS[view.mode];
-      row.state.className = `badge ${view.mode}`;
+      const hidden = needle !== '' && !key.toLowerCase().includes(needle);
+      if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
+      if (!hidden) shown++;
+      put(row, 'mode', view.mode, (mode) => {
+        row.tr.className = `mode-${mode}`;
+        row.state.textContent = LABELS[mode as Mode];
+        row.state.className = `badge ${mode}`;
+      });
       const { calls, failures } = view.window;
-      row.rate.textContent =
-        calls > 0 ? `${Math.round((failures / calls) * 100)}% (${failures}/${calls})` : '—';
-      row.retry.textContent = retryText(entry, elapsed);
-      row.changed.textContent = age(entry.serverNow - view.changedAt + elapsed);
-      row.changed.title = new Date(view.changedAt).toISOString();
-      for (const button of row.buttons) {
-        const clear = button.classList.contains('clear-forced');
-        button.disabled = token === null || (clear && view.forced === null);
-      }
+      put(
+        row,
+        'rate',
+        calls > 0 ? `${Math.round((failures / calls) * 100)}% (${failures}/${calls})` : '—',
+        (text) => (row.rate.textContent = text),
+      );
+      put(row, 'retry', retryText(entry, elapsed), (text) => (row.retry.textContent = text));
+      put(
+        row,
+        'changed',
+        age(entry.serverNow - view.changedAt + elapsed),
+        (text) => (row.changed.textContent = text),
+      );
+      put(row, 'title', String(view.changedAt), (at) => {
+        row.changed.title = new Date(Number(at)).toISOString();
+      });
+      put(row, 'buttons', `${token === null} ${view.forced}`, () => {
+        for (const button of row.buttons) {
+          const clear = button.classList.contains('clear-forced');
+          button.disabled = token === null || (clear && view.forced === null);
+        }
+      });
+    }
+    if (orderStale) {
+      rowsBody.append(added);
       // Rows stay in key order; a row is only moved when it is out of place.
-      const expected: ChildNode | null =
-        previous === null ? rowsBody.firstChild : previous.nextSibling;
-      if (expected !== row.tr) rowsBody.insertBefore(row.tr, expected);
-      previous = row.tr;
+      let previous: HTMLTableRowElement | null = null;
+      for (const key of order) {
+        const tr = rows.get(key)?.tr;
+        if (tr === undefined) continue;
+        const expected: ChildNode | null =
+          previous === null ? rowsBody.firstChild : previous.nextSibling;
+        if (expected !== tr) rowsBody.insertBefore(tr, expected);
+        previous = tr;
+      }
+      orderStale = false;
     }
     empty.hidden = shown > 0;
     empty.textContent =
@@ -256,47 +313,67 @@ export function dashboardClient(): void {
     live.title = redisDown;
     document.body.classList.toggle('stale', !connected || redisDown !== '');
     tokenForm.hidden = token !== null;
+    performance.measure('infuse-breaker render', { start: started, detail: circuits.size });
   }
 
   function entryOf(view: View, serverNow: number): Entry {
     return { view, serverNow, receivedAt: performance.now() };
   }
 
-  const source = new EventSource('/api/events');
-  source.addEventListener('open', () => {
-    connected = true;
-    render();
-  });
-  source.addEventListener('error', () => {
-    connected = false;
-    render();
-  });
-  source.addEventListener('circuits', (event) => {
-    const message = JSON.parse((event as MessageEvent<string>).data) as {
-      now: number;
-      circuits: View[];
-    };
-    circuits.clear();
-    for (const view of message.circuits) circuits.set(view.key, entryOf(view, message.now));
-    render();
-  });
-  source.addEventListener('circuit', (event) => {
-    const message = JSON.parse((event as MessageEvent<string>).data) as {
-      now: number;
-      key: string;
-      circuit: View | null;
-    };
-    if (message.circuit === null) circuits.delete(message.key);
-    else circuits.set(message.key, entryOf(message.circuit, message.now));
-    render();
-  });
-  source.addEventListener('status', (event) => {
-    const message = JSON.parse((event as MessageEvent<string>).data) as {
-      redis: string;
-      message: string;
-    };
-    redisDown = message.redis === 'ok' ? '' : message.message || 'no answer';
-    render();
+  function setCircuit(key: string, entry: Entry | null): void {
+    if (entry === null) {
+      orderStale ||= circuits.delete(key);
+      return;
+    }
+    if (!circuits.has(key)) orderStale = true;
+    circuits.set(key, entry);
+  }
+
+  connect('/api/events', {
+    onConnection(value) {
+      connected = value;
+      render();
+    },
+    onEvent(name, data) {
+      if (name === 'circuits') {
+        const message = JSON.parse(data) as { now: number; circuits: View[] };
+        circuits.clear();
+        orderStale = true;
+        for (const view of message.circuits) circuits.set(view.key, entryOf(view, message.now));
+      } else if (name === 'circuit') {
+        const message = JSON.parse(data) as { now: number; key: string; circuit: View | null };
+        setCircuit(
+          message.key,
+          message.circuit === null ? null : entryOf(message.circuit, message.now),
+        );
+      } else if (name === 'status') {
+        const message = JSON.parse(data) as { redis: string; message: string };
+        redisDown = message.redis === 'ok' ? '' : message.message || 'no answer';
+      }
+      render();
+    },
+    snapshot(): Snapshot {
+      const now = performance.now();
+      return {
+        entries: [...circuits.values()].map(({ view, serverNow, receivedAt }) => ({
+          view,
+          serverNow,
+          age: now - receivedAt,
+        })),
+        redisDown,
+      };
+    },
+    restore(value) {
+      const snapshot = value as Snapshot;
+      const now = performance.now();
+      circuits.clear();
+      orderStale = true;
+      for (const { view, serverNow, age } of snapshot.entries) {
+        circuits.set(view.key, { view, serverNow, receivedAt: now - age });
+      }
+      redisDown = snapshot.redisDown;
+      render();
+    },
   });
 
   filter.addEventListener('input', render);

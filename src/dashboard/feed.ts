@@ -43,7 +43,14 @@ export function toView(circuit: FleetCircuit): CircuitView {
  * Every read goes through one queue and is sent in the order it was made, so an older read can
  * never overwrite a newer one on a page: a full list started before a transition arrives before
  * the read that the transition caused.
+ *
+ * What was last read (first at start) is kept up to date while pages are open and for a minute
+ * after the last one closes, so that the first page and a reload find it: a page that opens gets
+ * it at once, then a fresh read. Reading 1,000 circuits from Redis takes longer than drawing them.
  */
+/** How long what was read is kept up to date after the last page closed. */
+const KEEP_AFTER_LAST_PAGE = 60_000;
+
 export class LiveFeed {
   readonly #admin: DashboardAdmin;
   readonly #clients = new Set<ServerResponse>();
@@ -55,6 +62,10 @@ export class LiveFeed {
   #unwatch: (() => Promise<void>) | null = null;
   #redis: 'ok' | 'unreachable' = 'ok';
   #closed = false;
+  /** Each circuit last read, and when (epoch ms); null when not kept up to date. */
+  #known: Map<string, { view: CircuitView; readAt: number }> | null = null;
+  /** When the last page closed (0 while one is open). */
+  #idleSince = 0;
 
   constructor(options: FeedOptions) {
     this.#admin = options.admin;
@@ -74,6 +85,9 @@ export class LiveFeed {
       }, this.#heartbeatInterval),
     ];
     for (const timer of this.#timers) timer.unref();
+    // Read once now, for the first page.
+    this.#idleSince = Date.now();
+    this.#refreshAll(null);
   }
 
   /** Serves one event stream; the first message is the whole fleet, read for this client. */
@@ -86,20 +100,46 @@ export class LiveFeed {
     });
     // Reconnect quickly after a restart of the dashboard; EventSource waits this long.
     response.write('retry: 1000\n\n');
+    if (this.#kept() && this.#known !== null) send(response, this.#snapshot(this.#known));
     this.#clients.add(response);
-    response.on('close', () => this.#clients.delete(response));
+    this.#idleSince = 0;
+    response.on('close', () => {
+      this.#clients.delete(response);
+      if (this.#clients.size === 0) this.#idleSince = Date.now();
+    });
     this.#refreshAll(response);
+  }
+
+  /** True while what was read is kept up to date: a page is open, or closed moments ago. */
+  #kept(): boolean {
+    if (this.#clients.size > 0) return true;
+    const kept = this.#idleSince !== 0 && Date.now() - this.#idleSince < KEEP_AFTER_LAST_PAGE;
+    if (!kept) this.#known = null;
+    return kept;
+  }
+
+  /** What is known, as a first message; countdowns shortened by the time since each read. */
+  #snapshot(known: ReadonlyMap<string, { view: CircuitView; readAt: number }>): FeedMessage {
+    const now = Date.now();
+    const circuits = [...known.values()].map(({ view, readAt }) =>
+      view.retryAfter === null || view.retryAfter === 0
+        ? view
+        : { ...view, retryAfter: Math.max(0, view.retryAfter - (now - readAt)) },
+    );
+    return { type: 'circuits', now, circuits };
   }
 
   /** Reads one circuit again and sends it to every page (after a transition or a command). */
   refreshOne(key: string): void {
     // No page open: nobody to tell, and a busy fleet would cost a read per transition.
-    if (this.#clients.size === 0 || this.#pending.has(key)) return;
+    if (!this.#kept() || this.#pending.has(key)) return;
     this.#pending.add(key);
     this.#enqueue(async () => {
       // Cleared before reading: a transition during the read must cause another read.
       this.#pending.delete(key);
       const circuit = await this.#admin.get(key);
+      if (circuit === null) this.#known?.delete(key);
+      else this.#known?.set(key, { view: toView(circuit), readAt: Date.now() });
       this.#broadcast({
         type: 'circuit',
         now: Date.now(),
@@ -122,6 +162,10 @@ export class LiveFeed {
   #refreshAll(only: ServerResponse | null): void {
     this.#enqueue(async () => {
       const circuits = await this.#admin.list();
+      const readAt = Date.now();
+      this.#known = new Map(
+        circuits.map((circuit) => [circuit.key, { view: toView(circuit), readAt }]),
+      );
       const message: FeedMessage = {
         type: 'circuits',
         now: Date.now(),

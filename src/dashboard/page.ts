@@ -1,4 +1,5 @@
 import { dashboardClient } from './client.js';
+import { sharedStream } from './shared-stream.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1f2328; --muted: #656d76; --line: #d0d7de;
@@ -41,10 +42,19 @@ button:hover:not(:disabled) { border-color: var(--fg); }
 button:disabled { opacity: .4; cursor: default; }
 button.force-open { color: var(--open); }
 button.close { color: var(--closed); }
+button.disable { color: var(--disabled); }
 body.stale table { opacity: .55; }
 #empty { color: var(--muted); padding: 1rem .6rem; }
 footer { margin-top: 1rem; color: var(--muted); font-size: .8rem; }
 `;
+
+/**
+ * The page's script: the client, given the shared stream. Under tsx (esbuild with keepNames) the
+ * source text of a function calls esbuild's `__name` helper, which does not exist in the page: a
+ * stand-in that does what it does (return the function) comes first.
+ */
+const SCRIPT = `var __name = (target) => target;
+(${dashboardClient.toString()})(${sharedStream.toString()});`;
 
 /**
  * The whole dashboard page: markup, style and script inline, nothing loaded from anywhere else.
@@ -81,8 +91,8 @@ export function renderPage(options: { nonce: string; prefix: string }): string {
   <tbody id="rows"></tbody>
 </table>
 <div id="empty">Loading…</div>
-<footer>Live from Redis. Open: force open until cleared. Close: close now, counters reset. Clear: end a forced mode.</footer>
-<script nonce="${options.nonce}">(${dashboardClient.toString()})();</script>
+<footer>Live from Redis. Open: force open until cleared. Close: close now, counters reset. Disable: let every call through, uncounted, until cleared. Clear: end a forced mode.</footer>
+<script nonce="${options.nonce}">${SCRIPT}</script>
 </body>
 </html>
 `;

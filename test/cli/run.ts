@@ -19,6 +19,8 @@ export interface CliResult {
   readonly stderr: string;
   /** Milliseconds from start to exit. */
   readonly ms: number;
+  /** Milliseconds from start to its first output on stderr (NaN when none). */
+  readonly stderrMs: number;
 }
 
 /** The environment of a run: never the machine's REDIS_URL (it may point at the shared Redis). */
@@ -41,15 +43,19 @@ export function cli(
   children.add(child);
   let stdout = '';
   let stderr = '';
+  let stderrMs = NaN;
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr === '') stderrMs = Date.now() - started;
+    stderr += chunk.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 15_000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
       children.delete(child);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
+      resolve({ code, stdout, stderr, ms: Date.now() - started, stderrMs });
     });
   });
 }

@@ -6,13 +6,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Infuse, type InfuseOptions } from '../../src/index.js';
 import {
-  sleep,
   startCluster,
   startRedis,
   type RedisCluster,
   type RedisServer,
 } from '../helpers/redis-server.js';
 import { failTimes } from '../helpers/calls.js';
+import { eventually } from '../helpers/eventually.js';
 import { Opened, StoreFactory, type Target } from '../redis/harness.js';
 import { cli, RunningCli } from './run.js';
 
@@ -20,12 +20,6 @@ const fail = () => Promise.reject(new Error('boom'));
 
 /** Opens `key` (failMax 2 in these tests). */
 const trip = (infuse: Infuse, key: string): Promise<void> => failTimes(infuse, key, 2);
-
-async function until(condition: () => boolean, timeout = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeout;
-  while (!condition() && Date.now() < deadline) await sleep(20);
-  return condition();
-}
 
 function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => Promise<void>) {
   describe(`infuse-breaker CLI on ${name}`, () => {
@@ -76,17 +70,22 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
         .circuit('rate.example.com')
         .call(fail)
         .catch(() => undefined);
-      await sleep(100); // the batched successes (flushInterval 20 ms)
-
-      const shown = await cli(['status', ...args]);
-      expect(shown.stderr).toBe('');
-      expect(shown.code).toBe(0);
-      const lines = shown.stdout.trimEnd().split('\n');
-      expect(lines).toHaveLength(4);
-      expect(lines[0]).toMatch(/^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +GEN$/);
-      expect(lines[1]).toMatch(/^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +1$/);
-      expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +1$/);
-      expect(lines[3]).toMatch(/^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +0$/);
+      // The successes reach Redis in batches (flushInterval 20 ms): read until all four are in.
+      const lines = await eventually(
+        async () => {
+          const shown = await cli(['status', ...args]);
+          expect(shown.stderr).toBe('');
+          expect(shown.code).toBe(0);
+          const lines = shown.stdout.trimEnd().split('\n');
+          expect(lines).toHaveLength(4);
+          expect(lines[0]).toMatch(/^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +GEN$/);
+          expect(lines[1]).toMatch(/^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +1$/);
+          expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +1$/);
+          expect(lines[3]).toMatch(/^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +0$/);
+          return lines;
+        },
+        { timeout: 15_000 },
+      );
       // Aligned: every column starts at the same offset on every line.
       const modeColumn = lines[0]!.indexOf('MODE');
       for (const line of lines.slice(1))
@@ -119,9 +118,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       const opened = await cli(['open', 'api.example.com', ...args]);
       expect(opened).toMatchObject({ code: 0, stderr: '' });
       expect(opened.stdout).toBe('api.example.com: closed → forced-open\n');
-      expect(await until(() => infuse.circuit('api.example.com').forced === 'forced-open')).toBe(
-        true,
-      );
+      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBe('forced-open'));
       await expect(infuse.circuit('api.example.com').call(async () => 'ok')).rejects.toMatchObject({
         code: 'ECIRCUITOPEN',
         forced: 'forced-open',
@@ -132,7 +129,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
 
       const cleared = await cli(['clear', 'api.example.com', ...args]);
       expect(cleared.stdout).toBe('api.example.com: forced-open → closed\n');
-      expect(await until(() => infuse.circuit('api.example.com').forced === null)).toBe(true);
+      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBeNull());
       expect(await infuse.circuit('api.example.com').call(async () => 'ok')).toBe('ok');
 
       const nothing = await cli(['clear', 'other.example.com', ...args]);
@@ -153,13 +150,10 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       const closed = await cli(['close', '*.example.com', ...args]);
       expect(closed).toMatchObject({ code: 0, stderr: '' });
       expect(closed.stdout).toBe('a.example.com: open → closed\nb.c.example.com: open → closed\n');
-      expect(
-        await until(
-          () =>
-            infuse.circuit('a.example.com').state === 'closed' &&
-            infuse.circuit('b.c.example.com').state === 'closed',
-        ),
-      ).toBe(true);
+      await eventually(() => {
+        expect(infuse.circuit('a.example.com').state).toBe('closed');
+        expect(infuse.circuit('b.c.example.com').state).toBe('closed');
+      });
       expect(infuse.circuit('example.com').state).toBe('open');
       expect(infuse.circuit('db.internal').state).toBe('open');
 
@@ -167,7 +161,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       expect(JSON.parse(disabled.stdout)).toMatchObject([
         { key: 'db.internal', before: { mode: 'open' }, after: { mode: 'disabled' } },
       ]);
-      expect(await until(() => infuse.circuit('db.internal').forced === 'disabled')).toBe(true);
+      await eventually(() => expect(infuse.circuit('db.internal').forced).toBe('disabled'));
     });
 
     it('an unknown key or a pattern that matches nothing exits 3 and writes nothing', async () => {

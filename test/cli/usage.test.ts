@@ -61,7 +61,7 @@ describe('infuse-breaker bad command lines exit 2 and name the problem', () => {
     [['close', 'a', 'b'], 'close: unexpected argument "b"'],
     [['status', '--prefix'], "Option '--prefix <value>' argument missing"],
     [['status', '--redis', 'http://x:1'], '--redis: "http://x:1" must start with redis://'],
-    [['status', '--redis', 'not a url'], '--redis: "not a url" is not a URL'],
+    [['status', '--redis', 'not a url'], '--redis: "not a url" must start with redis://'],
     [['status', '--timeout', 'soon'], '--timeout: "soon" must be a whole number'],
     [['status', '--interval', '5'], '--interval: "5" must be at least 100'],
     [['status', '--prefix', 'a{b}'], '--prefix: "a{b}" must be non-empty, without braces'],

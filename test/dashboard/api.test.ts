@@ -11,7 +11,8 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
 import { startCluster, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { clientFor, type Target } from '../redis/harness.js';
-import { command, EventStream, send, until } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
+import { command, EventStream, send } from './helpers.js';
 
 let server: RedisServer;
 const closers: (() => Promise<void> | void)[] = [];
@@ -181,7 +182,7 @@ describe('steering', () => {
       after: { mode: 'closed' },
     });
     // The service process hears it by pub/sub.
-    expect(await until(() => infuse.circuit('payments.internal').state, 'closed')).toBe('closed');
+    await eventually(() => expect(infuse.circuit('payments.internal').state).toBe('closed'));
     expect(commands).toEqual([
       expect.objectContaining({
         key: 'payments.internal',
@@ -198,9 +199,9 @@ describe('steering', () => {
     await infuse.circuit('x.internal').close();
     expect((await command(base, 'x.internal', 'force-open', auth(dashboard))).status).toBe(200);
     const circuit = infuse.circuit('x.internal');
-    expect(await until(() => circuit.forced, 'forced-open')).toBe('forced-open');
+    await eventually(() => expect(circuit.forced).toBe('forced-open'));
     expect((await command(base, 'x.internal', 'clear-forced', auth(dashboard))).status).toBe(200);
-    expect(await until(() => circuit.forced, null)).toBeNull();
+    await eventually(() => expect(circuit.forced).toBeNull());
   });
 
   it('refuses a command without the token or with a wrong one, and changes nothing', async () => {
@@ -321,6 +322,6 @@ describe('on a Redis Cluster', () => {
     const list = (await send(base, 'GET', '/api/circuits')).json();
     expect(list.circuits?.map((c) => `${c.key} ${c.mode}`)).toEqual(keys.map((k) => `${k} open`));
     expect((await command(base, 'c.internal', 'close', auth(dashboard))).status).toBe(200);
-    expect(await until(() => infuse.circuit('c.internal').state, 'closed')).toBe('closed');
+    await eventually(() => expect(infuse.circuit('c.internal').state).toBe('closed'));
   }, 60_000);
 });

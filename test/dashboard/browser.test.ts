@@ -2,11 +2,11 @@
  * The dashboard end to end, in a real headless Chromium (Debian's `chromium`, driven by
  * playwright-core; no browser is downloaded): a circuit tripped by an Infuse on a RedisStore in
  * another process shows as open within a second, and "Close" (confirmed) closes it for that
- * process too. With DASHBOARD_SCREENSHOT=<path> it also saves a screenshot there (docs/dashboard.png).
+ * process too; "Disable" (confirmed) lets its calls through uncounted until "Clear". With
+ * DASHBOARD_SCREENSHOT=<path> it also saves a screenshot there (docs/dashboard.png).
  */
-import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Infuse } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
@@ -14,32 +14,7 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startWorkers, Upstream, type Worker } from '../redis/fleet.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-function findChromium(): string | null {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const executablePath = findChromium();
-if (executablePath === null) {
-  console.warn(
-    'test/dashboard/browser.test.ts skipped: no `chromium` on PATH (Debian: apt-get install -y chromium)',
-  );
-}
+import { launchChromium } from './chromium.js';
 
 const KEY = 'payments.internal';
 
@@ -50,7 +25,7 @@ const KEY = 'payments.internal';
  */
 const SLOW_MACHINE = { commandTimeout: 2_000, waitTimeout: 1_500 };
 
-describe.skipIf(executablePath === null)('the dashboard in headless Chromium', () => {
+describe('the dashboard in headless Chromium', () => {
   let upstream: Upstream;
   let worker: Worker;
   let dashboard: Dashboard;
@@ -118,7 +93,7 @@ describe.skipIf(executablePath === null)('the dashboard in headless Chromium', (
     });
     cleanup.push(() => dashboard.close());
 
-    const browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     cleanup.push(() => browser.close());
     page = await browser.newPage({ viewport: { width: 1120, height: 430 }, colorScheme: 'light' });
     page.on('request', (request) => requests.push(request.url()));
@@ -201,6 +176,41 @@ describe.skipIf(executablePath === null)('the dashboard in headless Chromium', (
     upstream.respond = () => ({ status: 200 });
     const after = await worker.stats({ type: 'call', count: 1 }, 'called');
     expect(after.ok).toBe(1);
+  });
+
+  it('disables the breaker fleet-wide on "Disable", and "Clear" ends it', async () => {
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    const seen = worker.messages.length;
+    await page.getByRole('button', { name: `Disable ${KEY}` }).click();
+    expect(asked).toEqual([
+      `Disable the breaker on "${KEY}" for the whole fleet?\nEvery process lets every call through, uncounted, until the circuit is cleared.`,
+    ]);
+    await expect.poll(() => badge(KEY).textContent()).toBe('disabled');
+    expect(await page.locator('#notice').textContent()).toBe(`${KEY}: closed → disabled`);
+    await worker.waitFor(
+      (m, i) => i >= seen && m.type === 'stateChange' && m.forced === 'disabled',
+    );
+    // Failures no longer count: the circuit stays disabled, and every call goes through.
+    upstream.respond = () => ({ status: 500 });
+    const calls = await worker.stats({ type: 'call', count: 5 }, 'called');
+    expect(calls.failed).toBe(5);
+    expect((await worker.ask({ type: 'state' }, 'state')).state).toBe('closed');
+    const clear = page.getByRole('button', { name: `Clear ${KEY}` });
+    expect(await clear.isEnabled()).toBe(true);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await clear.click();
+    await expect.poll(() => badge(KEY).textContent()).toBe('closed');
+    expect(await clear.isEnabled()).toBe(false);
+    expect(commands.map((c) => `${c.command} ${c.before} → ${c.after}`)).toEqual([
+      'close open → closed',
+      'disable closed → disabled',
+      'clear-forced disabled → closed',
+    ]);
+    upstream.respond = () => ({ status: 200 });
 
     const shot = process.env.DASHBOARD_SCREENSHOT;
     if (shot !== undefined && shot !== '') {

@@ -40,7 +40,7 @@ describe('infuse-breaker dashboard', () => {
       'cli',
     ]);
     const [, url, token] = LINK.exec(await running.waitFor((out) => LINK.test(out)))!;
-    expect(running.stdout).toContain(`prefix "cli" on ${redis.url}\n`);
+    expect(running.stdout).toContain(`prefix "cli" on 127.0.0.1:${redis.port}\n`);
     expect((await send(url!, 'GET', '/')).status).toBe(200);
     const refused = await command(url!, 'k', 'close', {
       authorization: 'Bearer wrong-token-0123456789',
@@ -85,7 +85,7 @@ describe('infuse-breaker dashboard', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       new RegExp(
-        `^infuse-breaker: dashboard: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
+        `^infuse-breaker: dashboard: cannot reach Redis at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
       ),
     );
     expect(result.stdout).toBe('');

@@ -175,14 +175,3 @@ export class EventStream {
     for (const wake of [...this.#wakers]) wake();
   }
 }
-
-/** Polls `read` until it returns `expected` or `timeout` ms pass; resolves with the last value. */
-export async function until<T>(read: () => T, expected: T, timeout = 5_000): Promise<T> {
-  const deadline = Date.now() + timeout;
-  let value = read();
-  while (value !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = read();
-  }
-  return value;
-}

@@ -23,6 +23,7 @@ import {
 import { within } from './wait.js';
 import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
+import { Usage } from './presence.js';
 
 const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
 
@@ -81,6 +82,8 @@ export class RedisCircuit implements StoreCircuit {
   readonly key: string;
   readonly keys: CircuitKeys;
   readonly policy: Policy;
+  /** This process's calls through the circuit, for its heartbeat (presence.ts). */
+  readonly usage = new Usage();
   readonly #host: CircuitHost;
 
   /** The fleet's state as last learned (before the first read: what `initialState` would give). */
@@ -178,12 +181,17 @@ export class RedisCircuit implements StoreCircuit {
       this.#inFlight++;
       return ticket;
     }
-    if (this.#loading !== null) return this.#loading.then(() => this.acquire());
+    return this.usage.admit(this.#admit());
+  }
+
+  #admit(): Admission | Promise<Admission> {
+    if (this.#loading !== null) return this.#loading.then(() => this.#admit());
     if (this.#fallback !== null) return this.#acquireLocally(this.#fallback);
     return this.#decide(true);
   }
 
   release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void> {
+    this.usage.settled(verdict);
     if (ticket === this.#closed) {
       this.#inFlight--;
       if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);

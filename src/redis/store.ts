@@ -21,6 +21,8 @@ import {
 import { describeFailure } from './errors.js';
 import { parseFeed, parseMessage, parseReply, type Feed, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
+import { HistoryRecorder } from './history.js';
+import { Presence } from './presence.js';
 import { scriptHead, type ScriptName } from './lua.js';
 import {
   normalizeRedisStoreOptions,
@@ -98,6 +100,9 @@ export class RedisStore implements Store {
   #renewTimer: NodeJS.Timeout | null = null;
   /** The `degraded` event of the outage under way, told to an `Infuse` that connects during it. */
   #outage: StoreEvent | null = null;
+  /** What operators see: this process's transitions (history.ts) and its heartbeat (presence.ts). */
+  readonly #history: HistoryRecorder;
+  readonly #presence: Presence;
 
   /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
   constructor(options: RedisStoreOptions) {
@@ -129,6 +134,21 @@ export class RedisStore implements Store {
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
     };
+    const answering = (): Connection | null => (this.#phase === 'up' ? this.#command : null);
+    this.#history = new HistoryRecorder(prefix, answering, (error) =>
+      this.#emit({
+        type: 'error',
+        message: `RedisStore: could not write the history of transitions (${describeFailure(error)}); calls are not affected`,
+        error,
+      }),
+    );
+    this.#presence = new Presence({
+      prefix,
+      id: this.#id,
+      interval: this.#options.pollInterval,
+      connection: answering,
+      circuits: () => this.#circuits.values(),
+    });
   }
 
   /** How many circuits the store holds in this process. */
@@ -207,6 +227,7 @@ export class RedisStore implements Store {
    * every circuit. Called by the last `Infuse` to shut down; using the store again reopens them.
    */
   async close(): Promise<void> {
+    await this.#presence.stop(this.#phase === 'up' ? this.#command : null);
     const connections = [this.#command, this.#subscriber];
     this.#command = null;
     this.#subscriber = null;
@@ -306,6 +327,7 @@ export class RedisStore implements Store {
       this.#phase = 'up';
       this.#started?.resolve();
       this.#schedulePoll();
+      this.#presence.start();
     } else if (this.#phase === 'down') {
       void this.#probe();
     }
@@ -345,6 +367,7 @@ export class RedisStore implements Store {
     }
     for (const circuit of this.#circuits.values()) circuit.fallBack();
     if (phase !== 'recovering') {
+      this.#presence.lost();
       this.#outage = {
         type: 'degraded',
         message: `RedisStore: ${describeFailure(error)}; circuits run on per-process state until it is back`,
@@ -395,6 +418,7 @@ export class RedisStore implements Store {
       message: 'RedisStore: Redis is reachable again; circuits share the fleet state again',
     });
     this.#schedulePoll();
+    this.#presence.back();
   }
 
   /** The phase now (a method, so that checks after an await are not narrowed away). */
@@ -529,6 +553,7 @@ export class RedisStore implements Store {
   }
 
   #announce(transition: Transition): void {
+    this.#history.record(transition);
     for (const hooks of this.#hooks) hooks.transition(transition);
   }
 

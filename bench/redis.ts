@@ -9,6 +9,8 @@
  * 5. Idle cost: Redis commands per second (INFO commandstats) made by one process that knows
  *    100, 10,000 and 100,000 circuits and makes no call, at `pollInterval: 1000` (`--idle`: this
  *    table alone).
+ * 6. The quorum's two targets with six real processes (bench/redis/quorum.ts; `--quorum`: this
+ *    table alone).
  *
  * BENCH_PIN=same (default) pins Node and Redis to one core, BENCH_PIN=split to two, and
  * BENCH_PIN=none leaves them to the scheduler: a loopback round trip costs ~12 µs on a shared
@@ -23,10 +25,13 @@ import { startRedis } from '../test/helpers/redis-server.js';
 import { machine, measure, table, type Result } from './harness.js';
 import { NaiveRedisStore } from './redis/naive-store.js';
 import { DelayProxy } from './redis/proxy.js';
+import { quorumTable } from './redis/quorum.js';
 
 const SHORT = process.argv.includes('--short');
-/** `--idle`: the idle-cost table alone. */
+/** `--idle`: the idle-cost table alone; `--quorum`: the quorum table alone. */
 const IDLE_ONLY = process.argv.includes('--idle');
+const QUORUM_ONLY = process.argv.includes('--quorum');
+const ONLY = IDLE_ONLY || QUORUM_ONLY;
 const PIN = process.env.BENCH_PIN ?? 'same';
 const ROUNDS = SHORT ? 5 : 30;
 const FAST_ITERATIONS = SHORT ? 2_000 : 20_000;
@@ -245,18 +250,41 @@ async function scenario(label: string, port: number): Promise<string[]> {
   ];
 }
 
-async function idleSizes(port: number): Promise<string[]> {
-  const rows: string[] = [];
+async function idleTable(port: number): Promise<string[]> {
+  const rows = [
+    `### Idle cost: one process, no call, \`pollInterval: 1000\` (${IDLE_SECONDS} s each)`,
+    '',
+    '| circuits known | Redis commands per second |',
+    '|---:|---:|',
+  ];
   for (const size of IDLE_SIZES) {
     rows.push(`| ${size.toLocaleString('en')} | ${(await idleCost(port, size)).toFixed(2)} |`);
   }
-  return rows;
+  return [...rows, ''];
 }
+
+/** What a fleet costs Redis at the defaults, by source (counted from the scripts, not measured). */
+const LOAD_TABLE = [
+  '### Load on Redis, 1,000 processes × 10,000 circuits each (defaults)',
+  '',
+  '| source | Redis load |',
+  '|---|---:|',
+  '| slow poll: one change-feed read (3 commands) per process per 30 s ± 20%, whatever the circuits known | ~100 commands/s |',
+  '| forced modes kept alive: one read per forced circuit per process per poll | ~33 scripts/s per forced circuit |',
+  '| success batches, only with `failureRate`: one per circuit per process per second with traffic | ≤ 1,000 scripts/s per busy circuit |',
+  '| failures: one script per failed call (quorum ballots ride on it) | one per failure |',
+  '| a transition: one script, one PUBLISH to 1,000 subscribers, then one read per process that knows the circuit | ≤ 1,000 scripts per transition |',
+  '| a vote without its quorum: one PUBLISH, a read per process that knows the circuit, a contrary report per process that succeeds | ≤ 2,000 scripts per vote |',
+  '| end of an open period: a permit request per process, then none until news | ≤ 1,000 scripts |',
+  '',
+];
 
 async function main(): Promise<void> {
   const server = await startRedis();
   const proxy = await DelayProxy.start(server.port, 1);
   try {
+    // Before pinning: the fleet's child processes would inherit this process's single core.
+    const quorum = IDLE_ONLY ? [] : await quorumTable();
     const pinning = pin(server.pid);
     const version = (await server.cli('INFO', 'server')).match(/redis_version:(\S+)/)?.[1];
     const lines = [
@@ -264,23 +292,11 @@ async function main(): Promise<void> {
       '',
       `${machine()}; Redis ${version ?? '?'}; ${pinning}.`,
       '',
-      ...(IDLE_ONLY ? [] : await scenario('Redis on loopback', server.port)),
-      ...(IDLE_ONLY ? [] : await scenario('Through a proxy adding 1 ms each way', proxy.port)),
-      `### Idle cost: one process, no call, \`pollInterval: 1000\` (${IDLE_SECONDS} s each)`,
-      '',
-      '| circuits known | Redis commands per second |',
-      '|---:|---:|',
-      ...(await idleSizes(server.port)),
-      '',
-      '### Load on Redis per circuit, 1,000 processes (defaults)',
-      '',
-      '| source | commands per second |',
-      '|---|---:|',
-      '| slow poll (one read per process per 30 s ± 20%) | ~33 |',
-      '| success batches, only with `failureRate` (one per process per second with traffic) | ≤ 1,000 |',
-      '| failures | one script per failed call (failMax trips at once) |',
-      '| a trip | one script + one PUBLISH delivered to 1,000 subscribers |',
-      '| end of an open period | ≤ one permit request per process (1,000), then none until news |',
+      ...(ONLY ? [] : await scenario('Redis on loopback', server.port)),
+      ...(ONLY ? [] : await scenario('Through a proxy adding 1 ms each way', proxy.port)),
+      ...quorum,
+      ...(QUORUM_ONLY ? [] : await idleTable(server.port)),
+      ...(ONLY ? [] : LOAD_TABLE),
     ];
     console.log(lines.join('\n'));
   } finally {

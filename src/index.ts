@@ -21,6 +21,7 @@ export type {
 } from './core/events.js';
 export type {
   CircuitMode,
+  CircuitScope,
   CircuitSnapshot,
   CircuitState,
   CircuitStatus,

@@ -1,5 +1,12 @@
 import type { StoreEvent } from '../stores/store.js';
-import type { CircuitState, ForcedMode, Outcome, TransitionReason, Verdict } from './types.js';
+import type {
+  CircuitScope,
+  CircuitState,
+  ForcedMode,
+  Outcome,
+  TransitionReason,
+  Verdict,
+} from './types.js';
 
 /** A circuit changed state or forced mode. */
 export interface StateChangeEvent {
@@ -11,6 +18,11 @@ export interface StateChangeEvent {
   /** The forced mode after the change (`null` when none). */
   readonly forced: ForcedMode | null;
   readonly reason: TransitionReason;
+  /**
+   * With a shared store: `process` for a change of this process's own state (it opened on its own
+   * `failMax` without a quorum, and its own trials), `fleet` for the fleet's. Absent otherwise.
+   */
+  readonly scope?: CircuitScope;
 }
 
 /** A guarded call settled and was counted (or, for `abort`, deliberately not counted). */

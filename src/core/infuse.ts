@@ -55,8 +55,13 @@ export class Infuse {
     this.#connection = this.#store.connect({
       transition: (transition: Transition) => {
         if (emitter.has('stateChange')) {
-          const { key, from, to, fromForced, forced, reason } = transition;
-          emitter.emit('stateChange', { key, from, to, fromForced, forced, reason });
+          const { key, from, to, fromForced, forced, reason, scope } = transition;
+          emitter.emit(
+            'stateChange',
+            scope === undefined
+              ? { key, from, to, fromForced, forced, reason }
+              : { key, from, to, fromForced, forced, reason, scope },
+          );
         }
       },
       event: (event) => {

@@ -48,6 +48,19 @@ export interface CircuitOptions {
    */
   readonly failureRate?: FailureRateOptions | null;
   /**
+   * With a shared store (`RedisStore`): how many distinct processes must agree before `failMax`
+   * opens the circuit for the whole fleet. A process whose own calls reach `failMax` opens the
+   * circuit for itself at once (its own trials follow `resetTimeout`) and votes; the fleet opens
+   * once a process votes and `quorum` processes agree (they voted, or their latest call to the
+   * host failed). A vote stands for `resetTimeout`, a success withdraws it. So one process with a
+   * broken path to a healthy host cannot cut the fleet off, while a host that is down for everyone
+   * opens for the fleet as soon as the first process votes. `1`: any process's `failMax` opens
+   * the fleet. The failure-rate rule (every process's calls together) needs no quorum. Stores
+   * that are not shared ignore it.
+   * @default 2
+   */
+  readonly quorum?: number;
+  /**
    * Outcomes that are not failures: error classes (matched with `instanceof` on the error) and
    * predicates of the {@link Outcome}. An excluded outcome counts as a success.
    * @default []
@@ -129,6 +142,7 @@ export const DEFAULTS = {
   minimumCalls: 20,
   window: 10_000,
   maxCircuits: 10_000,
+  quorum: 2,
 } as const;
 
 const CIRCUIT_KEYS = new Set([
@@ -136,6 +150,7 @@ const CIRCUIT_KEYS = new Set([
   'resetTimeout',
   'halfOpenMaxCalls',
   'failureRate',
+  'quorum',
   'exclude',
   'isFailure',
   'initialState',
@@ -217,6 +232,8 @@ function resolve(
   const halfOpenMaxCalls = pick('halfOpenMaxCalls') ?? DEFAULTS.halfOpenMaxCalls;
   positiveInteger(path + 'halfOpenMaxCalls', halfOpenMaxCalls);
   const failureRate = normalizeRate(pick('failureRate'), path + 'failureRate');
+  const quorum = pick('quorum') ?? DEFAULTS.quorum;
+  positiveInteger(path + 'quorum', quorum);
   const initialState = pick('initialState') ?? null;
   if (initialState !== null && !INITIAL_STATES.has(initialState)) {
     invalid(path + 'initialState', `one of ${[...INITIAL_STATES].join(', ')}`, initialState);
@@ -239,7 +256,7 @@ function resolve(
     invalid(path + 'isFailure', 'a function', isFailure);
   }
   return {
-    policy: { failMax, resetTimeout, halfOpenMaxCalls, failureRate, initialState },
+    policy: { failMax, resetTimeout, halfOpenMaxCalls, failureRate, initialState, quorum },
     classifier: {
       classes,
       predicates,

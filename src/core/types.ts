@@ -92,7 +92,21 @@ export interface CircuitSnapshot {
   readonly retryAfter: number;
   /** Incremented on every transition; tells an old episode's outcomes from the current one's. */
   readonly generation: number;
+  /**
+   * With a shared store (`RedisStore`): `process` when the state is this process's own (its calls
+   * reached `failMax` but too few processes agree to open the circuit for the fleet, see
+   * `quorum`), `fleet` when it is the fleet's. Absent for a store that is not shared.
+   */
+  readonly scope?: CircuitScope;
+  /**
+   * With a shared store: processes whose own calls reached `failMax` and that vote now to open
+   * the circuit for the fleet (see `quorum`). Absent for a store that is not shared.
+   */
+  readonly votes?: number;
 }
+
+/** Whose state a circuit's state is: this process's own, or the fleet's (see `quorum`). */
+export type CircuitScope = 'process' | 'fleet';
 
 /**
  * One circuit as {@link Infuse.snapshot} reports it: the store's picture plus what this process

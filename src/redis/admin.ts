@@ -50,6 +50,12 @@ export interface FleetCircuit {
   readonly retryAfter: number;
   /** Incremented on every transition (0 before the first). */
   readonly generation: number;
+  /**
+   * Processes that have the circuit open for themselves alone and vote to open it for the fleet
+   * (their own calls reached `failMax`, too few processes agree yet; see `quorum`). 0 when none,
+   * and for a circuit that is not closed.
+   */
+  readonly votes: number;
 }
 
 /** A change of a circuit's state or forced mode, made by any process (or admin) of the fleet. */
@@ -377,13 +383,14 @@ export class RedisAdmin {
         return;
       }
       const { key, fleet, event } = news;
+      if (event === null) return; // a vote: the circuit did not change
       listener({
         key,
-        from: event?.from ?? fleet.state,
-        fromForced: event === null ? fleet.forced : event.fromForced,
+        from: event.from,
+        fromForced: event.fromForced,
         to: fleet.state,
         forced: fleet.forced,
-        reason: event?.reason ?? 'remote',
+        reason: event.reason,
         generation: fleet.generation,
         changedAt: fleet.changedAt,
         retryAfter: retryAfter(fleet),
@@ -522,7 +529,7 @@ export class RedisAdmin {
           const key = full.slice(this.#keyPrefix.length);
           const base = key.slice(0, key.lastIndexOf(':') + 1);
           if (key.endsWith(':state')) found.set(base, key);
-          else if (key.endsWith(':window') && !found.has(base)) found.set(base, key);
+          else if (/:(window|votes)$/.test(key) && !found.has(base)) found.set(base, key);
         }
         cursor = next;
       } while (cursor !== '0');
@@ -535,7 +542,7 @@ export class RedisAdmin {
     redisKey: string,
     matches: (key: string) => boolean,
   ): Promise<FleetCircuit | null> {
-    const hash = redisKey.endsWith(':state') ? 'state hash' : 'window hash';
+    const hash = `${redisKey.slice(redisKey.lastIndexOf(':') + 1)} hash`;
     let key: string | null;
     try {
       key = await this.#call(null, connection.hget(redisKey, 'k'));
@@ -552,7 +559,7 @@ export class RedisAdmin {
       return null;
     }
     const keys = circuitKeys(this.#prefix, key);
-    if (keys[0] !== redisKey && keys[2] !== redisKey) {
+    if (!keys.includes(redisKey)) {
       this.#malformedAt(redisKey, key, `the ${hash} names a circuit whose keys are elsewhere`);
       return null;
     }
@@ -571,8 +578,11 @@ export class RedisAdmin {
       return null;
     }
     const { fleet } = parseReply(raw);
-    // A closed circuit that never changed state is in Redis only by its failure-rate window.
-    return fleet.epoch === '' && fleet.calls === 0 ? null : toCircuit(key, fleet);
+    // A closed circuit that never changed state is in Redis only by its failure-rate window or
+    // its votes.
+    return fleet.epoch === '' && fleet.calls === 0 && fleet.votes === 0
+      ? null
+      : toCircuit(key, fleet);
   }
 
   #malformedAt(redisKey: string, key: string | null, reason: string): void {
@@ -602,6 +612,7 @@ function toCircuit(key: string, fleet: FleetState): FleetCircuit {
     changedAt: stored ? fleet.changedAt : 0,
     retryAfter: retryAfter(fleet),
     generation: fleet.generation,
+    votes: fleet.votes,
   };
 }
 

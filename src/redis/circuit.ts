@@ -1,4 +1,4 @@
-import type { CircuitSnapshot, CircuitState, ForcedMode } from '../core/types.js';
+import type { CircuitSnapshot, CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
 import { LocalCircuit } from '../stores/local-circuit.js';
 import type {
   Admission,
@@ -10,7 +10,7 @@ import type {
   Ticket,
   Transition,
 } from '../stores/store.js';
-import type { ScriptName } from './lua.js';
+import { QUORUM_GRACE, type ScriptName } from './lua.js';
 import {
   guess,
   isNewer,
@@ -55,7 +55,17 @@ export interface CircuitHost {
   index(circuit: RedisCircuit): void;
   /** A lease id prefix unique across the fleet. */
   leaseBatch(): string;
+  /** This process's id in the quorum's ballots. */
+  readonly voter: string;
 }
+
+/**
+ * This process's own open (see `quorum`): its calls reached failMax, too few processes agreed to
+ * open the fleet. Open until a time, then one trial call at a time.
+ */
+type OwnOpen =
+  | { readonly phase: 'open'; readonly until: number }
+  | { readonly phase: 'half-open'; readonly trials: Set<Ticket>; succeeded: number };
 
 class TrialTicket implements Ticket {
   readonly allowed = true;
@@ -96,6 +106,13 @@ export class RedisCircuit implements StoreCircuit {
   #fast: Ticket | null = null;
   /** Consecutive failures of this process's calls (see README: what "consecutive" means). */
   #streak = 0;
+  /** This process's own open while the fleet's circuit is closed (see `quorum`), or null. */
+  #own: OwnOpen | null = null;
+  /**
+   * What this process's next success tells the quorum: `withdraw` its failure mark and vote, or
+   * `contrary` evidence against another process's vote it heard of; null when nothing.
+   */
+  #tell: 'withdraw' | 'contrary' | null = null;
   /** Successes not yet sent (failure-rate policies only). */
   #successes = 0;
   #inFlight = 0;
@@ -138,7 +155,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   get state(): CircuitState {
-    return this.#fallback?.state ?? this.#fleet.state;
+    return this.#fallback?.state ?? this.#own?.phase ?? this.#fleet.state;
   }
 
   get forced(): ForcedMode | null {
@@ -160,6 +177,7 @@ export class RedisCircuit implements StoreCircuit {
       this.forced === null &&
       this.#inFlight === 0 &&
       this.#trials.size === 0 &&
+      this.#own === null &&
       this.#ops === 0 &&
       this.#loading === null &&
       (this.#fallback?.idle ?? true)
@@ -197,6 +215,7 @@ export class RedisCircuit implements StoreCircuit {
       if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);
       if (verdict === 'success') {
         this.#streak = 0;
+        if (this.#tell !== null) this.#told(this.#tell);
         if (this.policy.failureRate !== null && this.#successes++ === 0) this.#host.dirty(this);
         return;
       }
@@ -205,6 +224,11 @@ export class RedisCircuit implements StoreCircuit {
       return this.#reportFailure();
     }
     if (ticket.kind === 'bypass') return;
+    const own = this.#own;
+    if (own?.phase === 'half-open' && own.trials.has(ticket)) {
+      this.#inFlight--;
+      return this.#settleOwn(own, ticket, verdict);
+    }
     const issuer = this.#issued.get(ticket);
     if (issuer !== undefined) {
       if (issuer === this.#fallback) issuer.release(ticket, verdict);
@@ -233,24 +257,30 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   snapshot(): CircuitSnapshot {
-    if (this.#fallback !== null) return this.#fallback.snapshot();
+    if (this.#fallback !== null) return { ...this.#fallback.snapshot(), scope: 'process' };
     const fleet = this.#fleet;
+    const own = this.#own;
+    const state = own?.phase ?? fleet.state;
     let retryAfter = 0;
     if (fleet.forced === 'forced-open') retryAfter = Infinity;
-    else if (fleet.forced === null && fleet.state === 'open') {
+    else if (own?.phase === 'open') {
+      retryAfter = Math.max(0, Math.ceil(own.until - performance.now()));
+    } else if (fleet.forced === null && fleet.state === 'open') {
       retryAfter = Math.max(0, Math.ceil(this.#openUntil - performance.now()));
     }
     return {
       key: this.key,
-      state: fleet.state,
+      state,
       forced: fleet.forced,
-      mode: fleet.forced ?? fleet.state,
+      mode: fleet.forced ?? state,
       failures: this.#streak,
       window: { calls: fleet.calls, failures: fleet.failures },
       trialsInFlight: fleet.state === 'half-open' ? fleet.trialsInFlight : 0,
       changedAt: fleet.changedAt,
       retryAfter,
       generation: fleet.generation,
+      scope: own === null ? 'fleet' : 'process',
+      votes: fleet.votes,
     };
   }
 
@@ -365,6 +395,7 @@ export class RedisCircuit implements StoreCircuit {
     const now = performance.now();
     switch (fleet.state) {
       case 'closed':
+        if (this.#own !== null) return this.#decideOwn(this.#own, now);
         this.#inFlight++;
         return this.#closed;
       case 'open':
@@ -476,17 +507,126 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const successes = this.#successes;
     this.#successes = 0;
-    const trips = this.#streak >= this.policy.failMax ? 'failMax' : '';
+    const trips = this.#streak >= this.policy.failMax;
+    const voter = (this.policy.quorum ?? 1) > 1 ? this.#host.voter : '';
+    if (voter !== '') {
+      this.#tell = 'withdraw';
+      // The process protects itself at once; the fleet opens if the quorum agrees (the reply), or
+      // when no other process contradicts the vote in time (asked again then).
+      if (trips && this.#own === null) this.#openOwn('closed', 'failMax');
+      if (trips) this.#confirmLater();
+    }
     const reported = this.#send('infuseReport', [
       fleet.epoch,
       fleet.generation,
       successes,
       1,
       0,
-      trips,
+      trips ? 'failMax' : '',
       0,
+      voter,
+      '',
     ]);
     return this.#bounded(reported, () => this.#fallBack());
+  }
+
+  /**
+   * A success tells the quorum: this process's vote and mark no longer stand (`withdraw`), or it
+   * succeeded with the host after another process voted (`contrary`).
+   */
+  #told(tell: 'withdraw' | 'contrary'): void {
+    this.#tell = null;
+    this.#ballot(tell);
+  }
+
+  #ballot(tell: 'withdraw' | 'contrary' | ''): void {
+    const fleet = this.#fleet;
+    void this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      0,
+      0,
+      0,
+      '',
+      0,
+      this.#host.voter,
+      tell,
+    ]);
+  }
+
+  /** Once the vote's grace has passed, asks Redis again whether it opens the fleet. */
+  #confirmLater(): void {
+    const generation = this.#fleet.generation;
+    const timer = setTimeout(() => {
+      if (this.#own !== null && this.#fleet.generation === generation && this.#host.up) {
+        this.#ballot('');
+      }
+    }, QUORUM_GRACE + 100);
+    timer.unref();
+  }
+
+  /** Opens the circuit for this process alone, for its own `resetTimeout`. */
+  #openOwn(from: CircuitState, reason: 'failMax' | 'trialFailed'): void {
+    this.#own = { phase: 'open', until: performance.now() + this.policy.resetTimeout };
+    this.#refresh();
+    this.#announceOwn(from, 'open', reason);
+  }
+
+  #decideOwn(own: OwnOpen, now: number): Admission {
+    if (own.phase === 'open') {
+      if (now < own.until) {
+        return { allowed: false, state: 'open', forced: null, retryAfter: own.until - now };
+      }
+      own = { phase: 'half-open', trials: new Set(), succeeded: 0 };
+      this.#own = own;
+      this.#announceOwn('open', 'half-open', 'resetTimeout');
+    }
+    if (own.trials.size + own.succeeded >= this.policy.halfOpenMaxCalls) {
+      return { allowed: false, state: 'half-open', forced: null, retryAfter: 0 };
+    }
+    const trial: Ticket = Object.freeze({
+      allowed: true,
+      kind: 'trial',
+      generation: this.#fleet.generation,
+    });
+    own.trials.add(trial);
+    this.#inFlight++;
+    return trial;
+  }
+
+  /** The outcome of one of this process's own trial calls: all must succeed to close. */
+  #settleOwn(
+    own: OwnOpen & { phase: 'half-open' },
+    ticket: Ticket,
+    verdict: StoreVerdict,
+  ): void | Promise<void> {
+    own.trials.delete(ticket);
+    if (verdict === 'aborted') return;
+    if (verdict === 'success') {
+      if (++own.succeeded < this.policy.halfOpenMaxCalls) return;
+      this.#own = null;
+      this.#streak = 0;
+      this.#refresh();
+      this.#announceOwn('half-open', 'closed', 'trialSucceeded');
+      this.#told('withdraw');
+      return;
+    }
+    this.#streak++;
+    this.#openOwn('half-open', 'trialFailed');
+    return this.#reportFailure();
+  }
+
+  #announceOwn(from: CircuitState, to: CircuitState, reason: TransitionReason): void {
+    this.#host.transition({
+      key: this.key,
+      from,
+      to,
+      fromForced: null,
+      forced: null,
+      reason,
+      generation: this.#fleet.generation,
+      scope: 'process',
+    });
   }
 
   #load(): Promise<void> {
@@ -532,12 +672,25 @@ export class RedisCircuit implements StoreCircuit {
         });
       }
       if (reply.created || reply.event !== null) this.#host.index(this);
+      this.#recount(reply.fleet);
       // Changes the feed lists from before this reply are known now: no need to read them again.
       if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;
       this.#adopt(reply.fleet, reply.event);
       onReply?.(reply);
     } finally {
       this.#ops--;
+    }
+  }
+
+  /** Counters of the state this process knows (window, votes) from a reply about that state. */
+  #recount(fleet: FleetState): void {
+    const known = this.#fleet;
+    if (fleet.epoch !== known.epoch || fleet.generation !== known.generation) return;
+    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures, slow: fleet.slow };
+    this.#fleet = { ...this.#fleet, votes: fleet.votes, agreeing: fleet.agreeing };
+    // Another process voted: this process's next success, if it has one, contradicts the vote.
+    if (fleet.votes > 0 && this.#tell === null && this.#streak === 0 && this.#own === null) {
+      this.#tell = 'contrary';
     }
   }
 
@@ -549,12 +702,17 @@ export class RedisCircuit implements StoreCircuit {
     const from = this.state;
     const fromForced = this.forced;
     const previous = this.#fleet;
+    // The fleet moved on (a transition, or its state was lost): this process's own open gives way
+    // to the fleet's state. A newer read of the same state leaves it be.
+    const moved = fleet.epoch !== previous.epoch || fleet.generation !== previous.generation;
+    if (moved) this.#own = null;
     this.#fleet = fleet;
     this.#openUntil = performance.now() + fleet.remaining;
     this.#holdUntil = 0;
     if (fleet.epoch !== previous.epoch || fleet.generation !== previous.generation) {
       this.#closed = closedTicket(fleet.generation);
       this.#successes = 0;
+      this.#tell = null; // a transition voids every ballot
       if (fleet.state === 'closed') this.#streak = 0;
     }
     if (fallback !== null) {
@@ -562,15 +720,17 @@ export class RedisCircuit implements StoreCircuit {
       if (fleet.state === 'closed' && fallback.state === 'closed') this.#streak = fallback.failures;
     }
     this.#refresh();
-    if (from !== fleet.state || fromForced !== fleet.forced) {
+    const to = this.state; // this process's own open, when it still stands
+    if (from !== to || fromForced !== fleet.forced) {
       this.#host.transition({
         key: this.key,
         from,
-        to: fleet.state,
+        to,
         fromForced,
         forced: fleet.forced,
         reason: event?.reason ?? 'remote',
         generation: fleet.generation,
+        scope: 'fleet',
       });
     }
   }
@@ -586,7 +746,7 @@ export class RedisCircuit implements StoreCircuit {
       this.key,
       { ...this.policy, initialState: mode === 'closed' ? null : mode },
       Date.now,
-      (transition) => this.#host.transition(transition),
+      (transition) => this.#host.transition({ ...transition, scope: 'process' }),
     );
     this.#fallback = fallback;
     this.#refresh();
@@ -614,6 +774,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#fast =
       this.#loading === null &&
       this.#fallback === null &&
+      this.#own === null &&
       fleet.state === 'closed' &&
       fleet.forced === null
         ? this.#closed

@@ -27,6 +27,10 @@ export interface FleetState {
   readonly slow: number;
   /** The fleet runs the circuit in shadow mode: it would refuse, but lets calls through. */
   readonly shadow: boolean;
+  /** Processes whose own streak reached failMax and that vote to open for the fleet (closed only). */
+  readonly votes: number;
+  /** Processes that agree: they voted, or their latest call failed (closed only). */
+  readonly agreeing: number;
 }
 
 /** A transition the answering script made (and published). */
@@ -75,7 +79,7 @@ const REASONS = new Set<unknown>([
 ]);
 
 /** Reply fields before the granted leases (see the top of lua.ts). */
-const REPLY_FIELDS = 17;
+const REPLY_FIELDS = 19;
 
 /** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
 export function parseReply(raw: unknown): ScriptReply {
@@ -93,7 +97,10 @@ export function parseReply(raw: unknown): ScriptReply {
     calls,
     failures,
   ] = raw as unknown[];
-  const [from, fromForced, reason, hold, slow, shadow] = raw.slice(11, REPLY_FIELDS) as unknown[];
+  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing] = raw.slice(
+    11,
+    REPLY_FIELDS,
+  ) as unknown[];
   const epochText = text(epoch);
   const fleet: FleetState = {
     epoch: epochText,
@@ -108,6 +115,8 @@ export function parseReply(raw: unknown): ScriptReply {
     failures: int(failures),
     slow: int(slow),
     shadow: text(shadow) === '1',
+    votes: int(votes),
+    agreeing: int(agreeing),
   };
   const leases = raw.slice(REPLY_FIELDS).map(text);
   const event =
@@ -151,7 +160,7 @@ export function parseMessage(message: string): FleetMessage | null {
   if (
     typeof m.k !== 'string' ||
     typeof m.e !== 'string' ||
-    !/^\d+$/.test(m.e) ||
+    !/^\d*$/.test(m.e) || // '' for a circuit Redis holds no state for (a vote on it)
     typeof m.g !== 'number' ||
     !STATES.has(m.st) ||
     typeof m.rm !== 'number' ||
@@ -171,7 +180,7 @@ export function parseMessage(message: string): FleetMessage | null {
         : null,
     fleet: {
       epoch: m.e,
-      stamp: Number(m.e),
+      stamp: Number(m.e || '0'),
       generation: m.g,
       state: m.st as CircuitState,
       forced: m.fo === 'forced-open' || m.fo === 'disabled' ? m.fo : null,
@@ -182,6 +191,8 @@ export function parseMessage(message: string): FleetMessage | null {
       failures: 0,
       slow: 0,
       shadow: false,
+      votes: 0,
+      agreeing: 0,
     },
   };
 }
@@ -245,6 +256,8 @@ export function guess(policy: Policy): FleetState {
     failures: 0,
     slow: 0,
     shadow: false,
+    votes: 0,
+    agreeing: 0,
   };
 }
 

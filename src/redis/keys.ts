@@ -1,19 +1,19 @@
 import { runScript, type Connection } from './connections.js';
 import { createHash } from 'node:crypto';
 
-/** The three keys of one circuit: state hash, trial leases, failure-rate window. */
-export type CircuitKeys = readonly [state: string, leases: string, window: string];
+/** The keys of one circuit: state hash, trial leases, failure-rate window, quorum votes. */
+export type CircuitKeys = readonly [state: string, leases: string, window: string, votes: string];
 
 /**
  * Keys of one circuit. They share one hash tag, a hash of the circuit key, so that a script may
- * touch all three in Redis Cluster and no key (braces, colons, 8 KB of unicode) can reach into the
+ * touch all of them in Redis Cluster and no key (braces, colons, 8 KB of unicode) can reach into the
  * key space. 64 bits of SHA-256 make a collision unlikely in any fleet; the state hash also holds
  * the full key, and a script that finds another key there treats the data as malformed.
  */
 export function circuitKeys(prefix: string, key: string): CircuitKeys {
   const tag = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const base = `${prefix}:{${tag}}:`;
-  return [base + 'state', base + 'leases', base + 'window'];
+  return [base + 'state', base + 'leases', base + 'window', base + 'votes'];
 }
 
 /**

@@ -13,10 +13,15 @@ import { OPS_SCRIPTS } from './ops-lua.js';
  *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
  *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures,
  *                        s<bucket> = slow calls
+ *   KEYS[4] votes  hash: the quorum's evidence while closed (see `ballot`): k (circuit key),
+ *                        v:<process> = when its own streak reached failMax (a vote),
+ *                        f:<process> = when its latest call failed (a mark),
+ *                        s:<process> = when it succeeded after hearing of a vote (contrary)
  *
- * ARGV[1..9] are the same for every script: circuit key, channel, ttl, resetTimeout,
- * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, and the longest open
- * period the policy allows (see `scriptHead`). Script arguments follow from ARGV[10].
+ * ARGV[1..10] are the same for every script: circuit key, channel, ttl, resetTimeout,
+ * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, the longest open
+ * period the policy allows (see `scriptHead`), and the quorum. Script arguments follow from
+ * ARGV[11].
  *
  * Values read from Redis are bounded: anything no script of ours can have written (an epoch or a
  * change time from the future, an open-until beyond resetTimeout plus the longest open period, a
@@ -25,17 +30,25 @@ import { OPS_SCRIPTS } from './ops-lua.js';
  * Every script answers with one reply (see `parseReply` in fleet.ts):
  *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
  *     windowCalls, windowFailures, from, fromForced, reason, hold, windowSlow, shadow,
- *     lease... }
+ *     votes, agreeing, lease... }
  * flags: 1 = malformed data was found and dropped, 2 = this script created the state.
  * from/fromForced/reason are set when this script made a transition (it then published it).
  */
 
+/**
+ * How long (ms) a vote waits for contrary evidence before it may open the fleet alone (see
+ * quorumReached); the voter asks again once it has passed.
+ */
+export const QUORUM_GRACE = 1_000;
+
 const PRELUDE = `
-local S, L, W = KEYS[1], KEYS[2], KEYS[3]
+local S, L, W, V = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local KEY, CHANNEL = ARGV[1], ARGV[2]
 local TTL, RESET, MAXTRIALS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local THRESHOLD, MINCALLS, WINDOW = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local MAXOPEN = tonumber(ARGV[9])
+local MAXOPEN, QUORUM = tonumber(ARGV[9]), tonumber(ARGV[10])
+-- INSPECT changes nothing, not even expired votes.
+local READONLY = false
 local clock = redis.call('TIME')
 local AT = clock[1] .. string.format('%06d', tonumber(clock[2]))
 local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -94,6 +107,10 @@ local function inspect()
   elseif kind ~= 'none' then
     return nil, 'the state key holds a ' .. kind .. ', not a hash'
   end
+  local votesKind = redis.call('TYPE', V).ok
+  if votesKind ~= 'none' and votesKind ~= 'hash' then
+    return nil, 'the votes key holds a ' .. votesKind .. ', not a hash'
+  end
   local leaseKind, windowKind = redis.call('TYPE', L).ok, redis.call('TYPE', W).ok
   if leaseKind ~= 'none' and leaseKind ~= 'zset' then
     return nil, 'the leases key holds a ' .. leaseKind .. ', not a sorted set'
@@ -109,7 +126,7 @@ local function load()
   local c, problem = inspect()
   if problem then
     flags = 1
-    redis.call('DEL', S, L, W)
+    redis.call('DEL', S, L, W, V)
     return absent()
   end
   return c or absent()
@@ -158,7 +175,7 @@ local function transition(c, to, fo, reason, ms)
   c.ca = NOW
   c.ts = 0
   if to == 'open' then c.ou = NOW + period(ms) end
-  redis.call('DEL', L, W)
+  redis.call('DEL', L, W, V)
   save(c)
   event = { from, fromForced, reason }
   announce(c, from, fromForced, reason)
@@ -204,12 +221,74 @@ local function window(calls, failures, slow)
   return tally(WINDOW, true)
 end
 
+-- How long (ms) a vote waits for contrary evidence before it alone may open the fleet: long
+-- enough for every process that calls the host to hear of the vote and succeed once.
+local GRACE = ${QUORUM_GRACE}
+
+-- A vote or mark stands this long (ms): the voter's own open period, and at least three times
+-- the grace a vote waits for contrary evidence. A success withdraws both.
+local function voteLife()
+  return math.max(RESET, 3 * GRACE)
+end
+
+
+-- The quorum's evidence: processes that vote (their own streak reached failMax), that agree
+-- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), and
+-- when the oldest standing vote was cast. Expired ballots go (unless READONLY).
+local function count()
+  local fields = redis.call('HGETALL', V)
+  local oldest = NOW - voteLife()
+  local n = { votes = 0, agree = 0, contrary = 0, first = NOW }
+  local agreeing = {}
+  for i = 1, #fields, 2 do
+    local kind, voter = string.match(fields[i], '^([vfs]):(.+)$')
+    local at = int(fields[i + 1])
+    if kind ~= nil then
+      if at == nil or at <= oldest or at > NOW + SKEW then
+        if not READONLY then redis.call('HDEL', V, fields[i]) end
+      elseif kind == 's' then
+        n.contrary = n.contrary + 1
+      else
+        if kind == 'v' then
+          n.votes = n.votes + 1
+          n.first = math.min(n.first, at)
+        end
+        if not agreeing[voter] then
+          agreeing[voter] = true
+          n.agree = n.agree + 1
+        end
+      end
+    end
+  end
+  return n
+end
+
+-- Records what one process tells: 'failed' (its latest call failed), 'voted' (its own streak
+-- reached failMax: published, so that every process reads it and may contradict), 'withdraw'
+-- (it succeeded after failing) or 'contrary' (it succeeded after hearing of a vote).
+local function ballot(c, voter, failed, voted, told)
+  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter) end
+  if told == 'contrary' then redis.call('HSET', V, 's:' .. voter, NOW, 'k', KEY) end
+  if failed then redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY) end
+  if voted then redis.call('HSET', V, 'v:' .. voter, NOW, 'k', KEY) end
+  redis.call('PEXPIRE', V, 2 * voteLife())
+  local n = count()
+  if voted then announce(c, c.st, c.fo, '') end
+  return n
+end
+
+-- failMax opens the fleet when a process votes and 'quorum' processes agree, or when a vote has
+-- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail).
+local function quorumReached(n)
+  return n.votes >= 1 and (n.agree >= QUORUM or (n.contrary == 0 and n.first <= NOW - GRACE))
+end
+
 local function rateTrips(calls, failures)
   return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
 end
 
 -- 'calls'/'failures'/'slow': the window's counts, when the caller counted them itself.
-local function reply(c, hold, leases, calls, failures, slow)
+local function reply(c, hold, leases, calls, failures, slow, votes, agree)
   local ev = event or { '', '', '' }
   local trials = 0
   if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
@@ -217,36 +296,43 @@ local function reply(c, hold, leases, calls, failures, slow)
     calls, failures, slow = 0, 0, 0
     if c.st == 'closed' and c.fo == '' then calls, failures, slow = window(0, 0, 0) end
   end
+  if votes == nil then
+    votes, agree = 0, 0
+    if c.st == 'closed' and c.fo == '' then
+      local n = count()
+      votes, agree = n.votes, n.agree
+    end
+  end
   local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
-    ev[1], ev[2], ev[3], hold or 0, slow, c.sh }
+    ev[1], ev[2], ev[3], hold or 0, slow, c.sh, votes, agree }
   for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
   return out
 end
 `;
 
 /**
- * ARGV[10..13]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
+ * ARGV[11..14]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
  * forced mode alive (the poll of a process that knows it: an operator's force lasts while the
  * fleet runs, and `ttl` after the last process has gone).
  */
 const READ = `
 local c = load()
-local state, forced = ARGV[10], ARGV[11]
+local state, forced = ARGV[11], ARGV[12]
 if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forced ~= '') then
   -- Only where nothing is stored: initial state, or a process re-seeding a Redis that lost it.
   c.g = 1
   c.st = state
   c.fo = forced
-  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[12]) or RESET) end
+  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[13]) or RESET) end
   save(c)
   announce(c, 'closed', '', 'remote')
-elseif ARGV[13] == '1' and c.fo ~= '' then
+elseif ARGV[14] == '1' and c.fo ~= '' then
   touch()
 end
 return reply(c)
 `;
 
-/** ARGV[10..12]: permits wanted, lease ms, lease id prefix. */
+/** ARGV[11..13]: permits wanted, lease ms, lease id prefix. */
 const ACQUIRE = `
 local c = load()
 local granted, hold = {}, 0
@@ -254,12 +340,12 @@ if c.fo == '' and c.st == 'open' and NOW >= c.ou then
   transition(c, 'half-open', '', 'resetTimeout')
 end
 if c.fo == '' and c.st == 'half-open' then
-  local lease = tonumber(ARGV[11])
+  local lease = tonumber(ARGV[12])
   redis.call('ZREMRANGEBYSCORE', L, '-inf', NOW)
   local free = MAXTRIALS - c.ts - redis.call('ZCARD', L)
-  local n = math.min(tonumber(ARGV[10]), free)
+  local n = math.min(tonumber(ARGV[11]), free)
   for i = 1, n do
-    granted[i] = ARGV[12] .. ':' .. i
+    granted[i] = ARGV[13] .. ':' .. i
     redis.call('ZADD', L, NOW + lease, granted[i])
   end
   if n > 0 then touch() end
@@ -272,40 +358,61 @@ return reply(c, hold, granted)
 `;
 
 /**
- * ARGV[10..16]: epoch, generation, successes, failures, slow calls (counted among the successes
+ * ARGV[11..19]: epoch, generation, successes, failures, slow calls (counted among the successes
  * and failures), a reason to open now ('' for none: failMax when the caller's streak trips,
- * retryAfter, slowCallRate), and the open period it asks for (ms, 0 = resetTimeout).
+ * retryAfter, slowCallRate), the open period it asks for (ms, 0 = resetTimeout), the caller's
+ * process id ('' when the quorum is 1: no ballot is kept), and what else it tells: 'withdraw' (it
+ * succeeded after failing: its vote and mark go), 'contrary' (it succeeded after hearing of a
+ * vote), or ''.
+ *
+ * failMax opens the fleet only with a quorum (see quorumReached): one process voted (its own
+ * streak reached failMax) and `quorum` processes agree (voted, or their latest call failed), or
+ * the vote found no contrary evidence within GRACE. A process's own evidence is about its own
+ * path to the host; a host down for all is seen failing by every process that calls it, so the
+ * first vote usually finds its quorum at once.
  */
 const REPORT = `
 local c = load()
-if c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'closed' and c.fo == '' then
-  local failures = tonumber(ARGV[13])
-  local calls, failed = window(tonumber(ARGV[12]) + failures, failures, tonumber(ARGV[14]))
-  if OPENS[ARGV[15]] then
-    transition(c, 'open', '', ARGV[15], ARGV[16])
+local votes, agree = nil, nil
+if c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'closed' and c.fo == '' then
+  local failures, reason, voter = tonumber(ARGV[14]), ARGV[16], ARGV[18]
+  local calls, failed = window(tonumber(ARGV[13]) + failures, failures, tonumber(ARGV[15]))
+  local quorate = QUORUM <= 1 and reason == 'failMax'
+  if voter ~= '' then
+    local n = ballot(c, voter, failures > 0, reason == 'failMax', ARGV[19])
+    votes, agree = n.votes, n.agree
+    quorate = quorumReached(n)
+  end
+  if quorate then
+    transition(c, 'open', '', 'failMax')
+    votes, agree = 0, 0
+  elseif OPENS[reason] and reason ~= 'failMax' then
+    transition(c, 'open', '', reason, ARGV[17])
+    votes, agree = 0, 0
   elseif rateTrips(calls, failed) then
     transition(c, 'open', '', 'failureRate')
+    votes, agree = 0, 0
   elseif c.e ~= '' then
     touch()
   end
 end
-return reply(c)
+return reply(c, 0, nil, nil, nil, nil, votes, agree)
 `;
 
 /**
- * ARGV[10..15]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
+ * ARGV[11..16]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
  * failure the reason to give (trialFailed when '', or retryAfter) and the open period it asks for
  * (ms, 0 = resetTimeout).
  */
 const SETTLE = `
 local c = load()
-local deadline = tonumber(redis.call('ZSCORE', L, ARGV[12]) or '0')
-redis.call('ZREM', L, ARGV[12])
-if deadline > NOW and c.e == ARGV[10] and c.g == tonumber(ARGV[11]) and c.st == 'half-open'
+local deadline = tonumber(redis.call('ZSCORE', L, ARGV[13]) or '0')
+redis.call('ZREM', L, ARGV[13])
+if deadline > NOW and c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'half-open'
   and c.fo == '' then
-  if ARGV[13] == 'failure' then
-    transition(c, 'open', '', OPENS[ARGV[14]] and ARGV[14] or 'trialFailed', ARGV[15])
-  elseif ARGV[13] == 'success' then
+  if ARGV[14] == 'failure' then
+    transition(c, 'open', '', OPENS[ARGV[15]] and ARGV[15] or 'trialFailed', ARGV[16])
+  elseif ARGV[14] == 'success' then
     c.ts = c.ts + 1
     if c.ts >= MAXTRIALS then
       transition(c, 'closed', '', 'trialSucceeded')
@@ -318,20 +425,20 @@ return reply(c)
 `;
 
 /**
- * ARGV[10]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
- * ARGV[11]: 'existing' to change only a circuit Redis holds (state or a failure-rate window;
- * RedisAdmin): nothing is written for an unknown key. ARGV[12]: how long `open` opens for (ms,
+ * ARGV[11]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
+ * ARGV[12]: 'existing' to change only a circuit Redis holds (state or a failure-rate window;
+ * RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
  * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
  * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
-local command = ARGV[10]
-if ARGV[11] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+local command = ARGV[11]
+if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
   return reply(c)
 end
 if command == 'open' then
-  transition(c, 'open', '', 'manual', ARGV[12])
+  transition(c, 'open', '', 'manual', ARGV[13])
 elseif command == 'close' then
   transition(c, 'closed', '', 'manual')
 elseif command == 'half-open' then
@@ -361,6 +468,7 @@ return reply(c)
  * every script does, or with { 'malformed', why } when the data under its keys is not ours.
  */
 const INSPECT = `
+READONLY = true
 local c, problem = inspect()
 if problem then return { 'malformed', problem } end
 c = c or absent()
@@ -371,15 +479,15 @@ end
 return reply(c, 0, nil, calls, failures, slow)
 `;
 
-/** ARGV[10]: lease ms; ARGV[11..]: lease ids still held by the caller. Extends live leases only. */
+/** ARGV[11]: lease ms; ARGV[12..]: lease ids still held by the caller. Extends live leases only. */
 const RENEW = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local renewed = 0
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
   if deadline > now then
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[10]), ARGV[i])
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[11]), ARGV[i])
     renewed = renewed + 1
   end
 end
@@ -419,13 +527,13 @@ return out
 
 /** Script name → source, each with the number of keys it takes. */
 export const SCRIPTS = {
-  infuseRead: { numberOfKeys: 3, lua: PRELUDE + READ },
-  infuseAcquire: { numberOfKeys: 3, lua: PRELUDE + ACQUIRE },
-  infuseReport: { numberOfKeys: 3, lua: PRELUDE + REPORT },
-  infuseSettle: { numberOfKeys: 3, lua: PRELUDE + SETTLE },
-  infuseCommand: { numberOfKeys: 3, lua: PRELUDE + COMMAND },
-  infuseInspect: { numberOfKeys: 3, lua: PRELUDE + INSPECT },
-  infuseRenew: { numberOfKeys: 3, lua: RENEW },
+  infuseRead: { numberOfKeys: 4, lua: PRELUDE + READ },
+  infuseAcquire: { numberOfKeys: 4, lua: PRELUDE + ACQUIRE },
+  infuseReport: { numberOfKeys: 4, lua: PRELUDE + REPORT },
+  infuseSettle: { numberOfKeys: 4, lua: PRELUDE + SETTLE },
+  infuseCommand: { numberOfKeys: 4, lua: PRELUDE + COMMAND },
+  infuseInspect: { numberOfKeys: 4, lua: PRELUDE + INSPECT },
+  infuseRenew: { numberOfKeys: 4, lua: RENEW },
   infuseIndex: { numberOfKeys: 1, lua: INDEX },
   infusePoll: { numberOfKeys: 1, lua: POLL },
   // History and heartbeats (ops-lua.ts): never part of a decision.
@@ -440,7 +548,7 @@ export type ScriptName = keyof typeof SCRIPTS;
  */
 export const MANUAL_OPEN_MAX = 3_600_000;
 
-/** The parts of a store's or admin's settings that go into every script's ARGV[1..9]. */
+/** The parts of a store's or admin's settings that go into every script's ARGV[1..10]. */
 export interface ScriptSettings {
   readonly channel: string;
   readonly ttl: number;
@@ -448,7 +556,7 @@ export interface ScriptSettings {
 }
 
 /**
- * ARGV[1..9] of a circuit script (see the top of this file). Keys live at least twice as long as
+ * ARGV[1..10] of a circuit script (see the top of this file). Keys live at least twice as long as
  * anything the policy waits for, so that no key expires in the middle of an episode.
  */
 export function scriptHead(
@@ -473,5 +581,6 @@ export function scriptHead(
     rate?.minimumCalls ?? 0,
     rate?.window ?? 0,
     Math.max(policy.resetTimeout, MANUAL_OPEN_MAX),
+    policy.quorum ?? 1,
   ];
 }

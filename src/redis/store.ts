@@ -133,6 +133,7 @@ export class RedisStore implements Store {
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
+      voter: this.#id,
     };
     const answering = (): Connection | null => (this.#phase === 'up' ? this.#command : null);
     this.#history = new HistoryRecorder(prefix, answering, (error) =>

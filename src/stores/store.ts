@@ -1,4 +1,10 @@
-import type { CircuitSnapshot, CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
+import type {
+  CircuitScope,
+  CircuitSnapshot,
+  CircuitState,
+  ForcedMode,
+  TransitionReason,
+} from '../core/types.js';
 
 /**
  * The part of a circuit's options that decides its state. A store receives it with every circuit
@@ -10,6 +16,11 @@ export interface Policy {
   readonly halfOpenMaxCalls: number;
   readonly failureRate: FailureRatePolicy | null;
   readonly initialState: InitialState | null;
+  /**
+   * Distinct processes that must agree before `failMax` opens the circuit for a fleet (shared
+   * stores only; see `quorum` in the options). Absent: 1.
+   */
+  readonly quorum?: number;
 }
 
 /** Normalised `failureRate` options. */
@@ -64,6 +75,8 @@ export interface Transition {
   readonly forced: ForcedMode | null;
   readonly reason: TransitionReason;
   readonly generation: number;
+  /** With a shared store: whose state changed (see {@link CircuitSnapshot.scope}). */
+  readonly scope?: CircuitScope;
 }
 
 /** Something about the store itself, reported through the `store` event of `Infuse`. */

@@ -79,7 +79,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       for (let i = 1; i < count; i++) stores.push(await factory.share(first));
       opened.stores.push(...stores);
       const infuse = stores.map(
-        (store) => new Infuse({ failMax: 2, resetTimeout: 60_000, ...options, store }),
+        (store) => new Infuse({ failMax: 2, resetTimeout: 60_000, quorum: 1, ...options, store }),
       );
       opened.infuse.push(...infuse);
       const malformed: MalformedCircuit[] = [];

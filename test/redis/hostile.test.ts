@@ -38,8 +38,8 @@ async function pair() {
   const second = await factory.share(first);
   opened.stores.push(first, second);
   const events: StoreEvent[] = [];
-  const a = new Infuse({ failMax: 1, resetTimeout: 30_000, store: first });
-  const b = new Infuse({ failMax: 1, resetTimeout: 30_000, store: second });
+  const a = new Infuse({ failMax: 1, resetTimeout: 30_000, quorum: 1, store: first });
+  const b = new Infuse({ failMax: 1, resetTimeout: 30_000, quorum: 1, store: second });
   b.on('store', (event) => events.push(event));
   opened.infuse.push(a, b);
   return { a, b, events, prefix: factory.prefixOf(first) };

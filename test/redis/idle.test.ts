@@ -35,7 +35,7 @@ const ok = () => Promise.resolve('ok');
 async function processOf(options: Partial<RedisStoreOptions>, maxCircuits = 10_000) {
   const store = await factory.create(undefined, options);
   opened.stores.push(store);
-  const infuse = new Infuse({ failMax: 1, resetTimeout: 200, maxCircuits, store });
+  const infuse = new Infuse({ failMax: 1, resetTimeout: 200, quorum: 1, maxCircuits, store });
   opened.infuse.push(infuse);
   return { store, infuse, prefix: factory.prefixOf(store) };
 }

@@ -34,8 +34,8 @@ async function pair(options: InfuseOptions = {}, storeOptions: Partial<RedisStor
   const first = await factory.create(undefined, storeOptions);
   const second = await factory.share(first, storeOptions);
   opened.stores.push(first, second);
-  const a = new Infuse({ failMax: 1, resetTimeout: 60_000, ...options, store: first });
-  const b = new Infuse({ failMax: 1, resetTimeout: 60_000, ...options, store: second });
+  const a = new Infuse({ failMax: 1, resetTimeout: 60_000, quorum: 1, ...options, store: first });
+  const b = new Infuse({ failMax: 1, resetTimeout: 60_000, quorum: 1, ...options, store: second });
   opened.infuse.push(a, b);
   return { a, b, prefix: factory.prefixOf(first), admin: factory.clientOf(first) as Cluster };
 }

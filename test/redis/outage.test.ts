@@ -49,7 +49,7 @@ async function processes(
   opened.stores.push(...stores);
   return stores.map((store) => {
     const events: StoreEvent[] = [];
-    const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, ...options, store });
+    const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, quorum: 1, ...options, store });
     infuse.on('store', (event) => events.push(event));
     opened.infuse.push(infuse);
     return { infuse, store, events };

@@ -89,7 +89,7 @@ describe('room for slow calls and shadow mode', () => {
       const keys = circuitKeys(prefix, 'api');
       const head = scriptHead('api', policy, settings);
       const report = parseReply(
-        await runScript(connection, 'infuseReport', keys, [...head, '', 0, 7, 3, 4, '', 0]),
+        await runScript(connection, 'infuseReport', keys, [...head, '', 0, 7, 3, 4, '', 0, '', '']),
       );
       expect(report.fleet).toMatchObject({ calls: 10, failures: 3, slow: 4, shadow: false });
       const shadow = parseReply(

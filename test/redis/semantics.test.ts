@@ -41,7 +41,9 @@ async function fleetOf(
   const stores = [first];
   for (let i = 1; i < count; i++) stores.push(await factory.share(first, storeOptions));
   opened.stores.push(...stores);
-  const fleet = stores.map((store) => new Infuse({ resetTimeout: 300, ...options, store }));
+  const fleet = stores.map(
+    (store) => new Infuse({ resetTimeout: 300, quorum: 1, ...options, store }),
+  );
   opened.infuse.push(...fleet);
   return fleet;
 }
@@ -294,7 +296,7 @@ describe('ioredis keyPrefix', () => {
       clients.push(redis);
       const store = new RedisStore({ redis, prefix: 'shared-prefix' });
       expect(await store.ready()).toBe(true);
-      const infuse = new Infuse({ store, failMax: 1, resetTimeout: 60_000 });
+      const infuse = new Infuse({ store, failMax: 1, resetTimeout: 60_000, quorum: 1 });
       opened.infuse.push(infuse);
       return infuse;
     };

@@ -5,7 +5,7 @@
  */
 import { RedisAdmin, type MalformedCircuit } from '../redis/index.js';
 import type { IoRedisClient } from '../redis/options.js';
-import { CliFailure, CommandTimeout } from './failure.js';
+import { CliFailure, CommandTimeout, type FailureContext } from './failure.js';
 import { printable } from './printable.js';
 import { describeTarget, parseRedis, RedisUrlError, type RedisLocation } from './redis-url.js';
 import { UsageError, type Io, type OptionSpecs, type Values } from './spec.js';
@@ -68,8 +68,6 @@ export interface Fleet {
   readonly admin: RedisAdmin;
   /** Where it points, for messages: host:port, a list, or a Sentinel master; never a password. */
   readonly where: string;
-  /** The ACL user it connects as (`default` without one), for permission messages. */
-  readonly user: string;
   /** Closes every connection and waits until they have ended. */
   close(): Promise<void>;
   /** Drops every connection now, without waiting: after `--timeout`. */
@@ -103,6 +101,16 @@ export function fleetSettings(values: Values, command: string, io: Io): FleetSet
     );
   }
   return { location, prefix, timeout: parseTimeout(values.timeout as string | undefined, command) };
+}
+
+/** What a failure message needs to know of the command's settings. */
+export function failureContext(settings: FleetSettings, steering: boolean): FailureContext {
+  return {
+    where: describeTarget(settings.location.target),
+    user: settings.location.auth.username ?? 'default',
+    prefix: settings.prefix,
+    steering,
+  };
 }
 
 /**
@@ -175,7 +183,6 @@ export async function openFleet(
   return {
     admin,
     where: describeTarget(target),
-    user: auth.username ?? 'default',
     close: async () => {
       await admin.close();
       client.disconnect();

@@ -2,7 +2,14 @@
 import { RedisAdminError } from '../redis/index.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../dashboard/server.js';
 import { checkToken } from '../dashboard/guard.js';
-import { CONNECTION_OPTIONS, fleetSettings, openFleet, type Fleet } from './connect.js';
+import {
+  CONNECTION_OPTIONS,
+  failureContext,
+  fleetSettings,
+  openFleet,
+  type Fleet,
+  type FleetSettings,
+} from './connect.js';
 import { refusal, scrubUrls } from './failure.js';
 import { printable } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
@@ -75,7 +82,9 @@ async function serve(values: Values, io: Io): Promise<number> {
     });
   } catch (error) {
     await fleet.close();
-    io.stderr.write(`infuse-breaker: dashboard: ${startProblem(error, fleet, host, port)}\n`);
+    io.stderr.write(
+      `infuse-breaker: dashboard: ${startProblem(error, fleet, settings, host, port)}\n`,
+    );
     return 1;
   }
   const stopped = new Promise((resolve) => {
@@ -121,14 +130,14 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
-function startProblem(error: unknown, fleet: Fleet, host: string, port: number): string {
-  const context = {
-    where: fleet.where,
-    user: fleet.user,
-    prefix: fleet.admin.prefix,
-    steering: false,
-  };
-  const refused = refusal(error, context);
+function startProblem(
+  error: unknown,
+  fleet: Fleet,
+  settings: FleetSettings,
+  host: string,
+  port: number,
+): string {
+  const refused = refusal(error, failureContext(settings, false));
   if (refused !== null) return refused;
   if (error instanceof RedisAdminError) {
     const cause = error.cause instanceof Error ? error.cause.message : error.message;

@@ -28,13 +28,11 @@ export type RedisTarget =
       readonly db: number;
     };
 
-/** A parsed `--redis`: the target, its credentials and TLS, and how to name it in messages. */
+/** A parsed `--redis`: the target, its credentials and TLS. */
 export interface RedisLocation {
   readonly target: RedisTarget;
   readonly auth: Auth;
   readonly tls: boolean;
-  /** The URLs as given, password replaced by `***`: the only form that is ever printed. */
-  readonly shown: string;
 }
 
 /** A `--redis` that cannot be read; its message holds no credential. */
@@ -78,7 +76,7 @@ export function parseRedis(
     throw new RedisUrlError(`--redis: ${shown}: the URLs mix schemes; use one`);
   }
   const hosts = parsed.flatMap((p) => p.hosts);
-  const base = { auth: first.auth, tls: first.tls, shown };
+  const base = { auth: first.auth, tls: first.tls };
   if (first.sentinel || options.sentinel !== undefined) {
     if (options.cluster) {
       throw new RedisUrlError('--cluster and Sentinel exclude each other: choose one');

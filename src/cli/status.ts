@@ -2,6 +2,7 @@
 import type { FleetCircuit, FleetTransition } from '../redis/index.js';
 import {
   CONNECTION_OPTIONS,
+  failureContext,
   fleetSettings,
   openFleet,
   withFleet,
@@ -9,10 +10,9 @@ import {
   type Fleet,
   type FleetSettings,
 } from './connect.js';
-import { CommandTimeout, explain, type FailureContext } from './failure.js';
+import { CommandTimeout, explain } from './failure.js';
 import { jsonCircuit, table, transitionLine } from './format.js';
 import { printable, printableJson } from './printable.js';
-import { describeTarget } from './redis-url.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
 const DEFAULT_INTERVAL = 5_000;
@@ -51,7 +51,7 @@ export const status: CommandSpec = {
   async run(values, _positionals, io) {
     const interval = parseInterval(values.interval as string | undefined);
     const settings = fleetSettings(values, 'status', io);
-    const context = failureContext(settings);
+    const context = failureContext(settings, false);
     try {
       if (values.watch === true) return await watchStatus(settings, values, io, interval);
       return await withFleet(settings, io, async (fleet) => {
@@ -64,15 +64,6 @@ export const status: CommandSpec = {
     }
   },
 };
-
-function failureContext(settings: FleetSettings): FailureContext {
-  return {
-    where: describeTarget(settings.location.target),
-    user: settings.location.auth.username ?? 'default',
-    prefix: settings.prefix,
-    steering: false,
-  };
-}
 
 function parseInterval(text: string | undefined): number {
   if (text === undefined) return DEFAULT_INTERVAL;
@@ -124,7 +115,7 @@ async function watchFleet(
   io: Io,
   interval: number,
 ): Promise<number> {
-  const context = failureContext(settings);
+  const context = failureContext(settings, false);
   const json = values.json === true;
   const tty = io.stdout.isTTY === true && !json;
   const recent: string[] = [];

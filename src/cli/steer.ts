@@ -6,12 +6,11 @@ import {
   type FleetCommand,
   type FleetCommandResult,
 } from '../redis/index.js';
-import { CONNECTION_OPTIONS, fleetSettings, withFleet } from './connect.js';
+import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { EXIT_NOT_FOUND, explain } from './failure.js';
 import { jsonCircuit } from './format.js';
 import { globMatcher, isGlob } from './glob.js';
 import { printable, printableJson } from './printable.js';
-import { describeTarget } from './redis-url.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
 interface Steering {
@@ -114,12 +113,7 @@ async function steer(steering: Steering, values: Values, target: string, io: Io)
       steerKeys(steering, values, target, matches, admin, io),
     );
   } catch (error) {
-    throw explain(error, {
-      where: describeTarget(settings.location.target),
-      user: settings.location.auth.username ?? 'default',
-      prefix: settings.prefix,
-      steering: values['dry-run'] !== true,
-    });
+    throw explain(error, failureContext(settings, values['dry-run'] !== true));
   }
 }
 

@@ -1,57 +1,39 @@
 import type { sharedStream } from './shared-stream.js';
+import type { Command, Entry, Mode, pageTexts, View } from './page-texts.js';
+
+interface Row {
+  tr: HTMLTableRowElement;
+  state: HTMLElement;
+  rate: HTMLElement;
+  retry: HTMLElement;
+  changed: HTMLElement;
+  buttons: HTMLButtonElement[];
+  /** What the row shows now, so that only what changed is written. */
+  shown: Record<string, string>;
+}
+
+/** What a tab passes to a tab that opens: its circuits, with their ages. */
+interface Snapshot {
+  entries: { view: View; serverNow: number; age: number }[];
+  redisDown: string;
+}
 
 /**
  * The dashboard page's script. It is written here, typed against the DOM and linted like the
  * rest, and sent to the browser as the source text of this one function (see page.ts), so it must
- * stay self-contained: it may use browser globals, its own locals and `connect` (the source of
- * {@link sharedStream}, passed in by the page), nothing imported or declared elsewhere.
+ * stay self-contained: it may use browser globals, its own locals and its arguments (the source
+ * of {@link sharedStream} and what {@link pageTexts} returns, passed in by the page), nothing
+ * imported or declared elsewhere but types.
  *
  * Rendering writes to the DOM only what changed (a table of 1,000 circuits is redrawn every second
  * for its countdowns), and reports its duration as the `infuse-breaker render` performance measure.
  */
-export function dashboardClient(connect: typeof sharedStream): void {
-  type Mode = 'closed' | 'open' | 'half-open' | 'forced-open' | 'disabled';
-  interface View {
-    key: string;
-    mode: Mode;
-    forced: string | null;
-    window: { calls: number; failures: number };
-    trialsInFlight: number;
-    changedAt: number;
-    retryAfter: number | null;
-    generation: number;
-  }
-  /** A circuit and when it was received, to count down and age it without asking again. */
-  interface Entry {
-    view: View;
-    receivedAt: number;
-    serverNow: number;
-  }
-  interface Row {
-    tr: HTMLTableRowElement;
-    state: HTMLElement;
-    rate: HTMLElement;
-    retry: HTMLElement;
-    changed: HTMLElement;
-    buttons: HTMLButtonElement[];
-    /** What the row shows now, so that only what changed is written. */
-    shown: Record<string, string>;
-  }
-  type Command = 'force-open' | 'close' | 'disable' | 'clear-forced';
-  /** What a tab passes to a tab that opens: its circuits, with their ages. */
-  interface Snapshot {
-    entries: { view: View; serverNow: number; age: number }[];
-    redisDown: string;
-  }
-
+export function dashboardClient(
+  connect: typeof sharedStream,
+  texts: ReturnType<typeof pageTexts>,
+): void {
+  const { LABELS, age, retryText, confirmText } = texts;
   const TOKEN_KEY = 'infuse-breaker-dashboard-token';
-  const LABELS: Record<Mode, string> = {
-    closed: 'closed',
-    open: 'open',
-    'half-open': 'half-open',
-    'forced-open': 'forced open',
-    disabled: 'disabled',
-  };
   const ACTIONS: { command: Command; label: string }[] = [
     { command: 'force-open', label: 'Open' },
     { command: 'close', label: 'Close' },
@@ -96,46 +78,6 @@ export function dashboardClient(connect: typeof sharedStream): void {
     notice.textContent = text;
     notice.className = `notice ${kind}`;
     notice.hidden = text === '';
-  }
-
-  function seconds(ms: number): string {
-    if (ms < 1000) return 'now';
-    const s = Math.ceil(ms / 1000);
-    if (s < 120) return `${s} s`;
-    if (s < 7200) return `${Math.round(s / 60)} min`;
-    return `${Math.round(s / 3600)} h`;
-  }
-
-  function age(ms: number): string {
-    return ms < 1000 ? 'just now' : `${seconds(ms)} ago`;
-  }
-
-  function retryText(entry: Entry, elapsed: number): string {
-    const view = entry.view;
-    switch (view.mode) {
-      case 'open':
-        return view.retryAfter === null ? 'until cleared' : seconds(view.retryAfter - elapsed);
-      case 'forced-open':
-        return 'until cleared';
-      case 'half-open':
-        return view.trialsInFlight > 0 ? `trial running (${view.trialsInFlight})` : 'now';
-      case 'closed':
-      case 'disabled':
-        return '';
-    }
-  }
-
-  function confirmText(command: Command, key: string): string {
-    switch (command) {
-      case 'force-open':
-        return `Force "${key}" open for the whole fleet?\nEvery process rejects its calls until the circuit is cleared.`;
-      case 'close':
-        return `Close "${key}" for the whole fleet?\nEvery process sends calls to it again.`;
-      case 'disable':
-        return `Disable the breaker on "${key}" for the whole fleet?\nEvery process lets every call through, uncounted, until the circuit is cleared.`;
-      case 'clear-forced':
-        return `Clear the forced mode of "${key}" for the whole fleet?\nThe circuit resumes closed with fresh counters.`;
-    }
   }
 
   async function steer(key: string, command: Command): Promise<void> {

@@ -1,4 +1,5 @@
 import { dashboardClient } from './client.js';
+import { pageTexts } from './page-texts.js';
 import { sharedStream } from './shared-stream.js';
 
 const STYLE = `
@@ -49,12 +50,12 @@ footer { margin-top: 1rem; color: var(--muted); font-size: .8rem; }
 `;
 
 /**
- * The page's script: the client, given the shared stream. Under tsx (esbuild with keepNames) the
+ * The page's script: the client, given the shared stream and the page's wording. Under tsx (esbuild with keepNames) the
  * source text of a function calls esbuild's `__name` helper, which does not exist in the page: a
  * stand-in that does what it does (return the function) comes first.
  */
 const SCRIPT = `var __name = (target) => target;
-(${dashboardClient.toString()})(${sharedStream.toString()});`;
+(${dashboardClient.toString()})(${sharedStream.toString()}, (${pageTexts.toString()})());`;
 
 /**
  * The whole dashboard page: markup, style and script inline, nothing loaded from anywhere else.

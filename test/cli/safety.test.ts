@@ -145,6 +145,14 @@ describe('a password with @ : / # %', () => {
     });
     expect(steered.status).toBe(404);
     await running.waitFor((out) => out.includes('close "never.used" from 127.0.0.1: failed'));
+    // The audit line of a command on a hostile key shows it escaped.
+    // (`open` leaves it open, as the later tests expect.)
+    const evil = await command(base!, EVIL, 'open', { authorization: `Bearer ${token}` });
+    expect(evil.status).toBe(200);
+    await running.waitFor((out) =>
+      out.includes(`open "${EVIL_SHOWN}" from 127.0.0.1: open → open`),
+    );
+    expectNoRawControl(running.stdout);
     expect(await running.stop('SIGINT')).toBe(0);
     expectNoSecret(running.stdout, running.stderr, page.body, list.body, steered.body);
 

@@ -33,9 +33,11 @@ function suite(name: string, start: () => Promise<Target>) {
       await target.stop();
     });
 
-    async function fleet(): Promise<{ store: RedisStore; infuse: Infuse; admin: RedisAdmin }> {
+    async function fleet(
+      quorum = 2,
+    ): Promise<{ store: RedisStore; infuse: Infuse; admin: RedisAdmin }> {
       const store = await factory.create();
-      const infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000 });
+      const infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000, quorum });
       const redis = clientFor(target);
       const admin = new RedisAdmin({
         redis: redis,
@@ -52,7 +54,7 @@ function suite(name: string, start: () => Promise<Target>) {
     }
 
     it('lists a trip with the process that made it, and a command with its operator', async () => {
-      const { infuse, admin } = await fleet();
+      const { infuse, admin } = await fleet(1);
       const circuit = infuse.circuit('api.example.com');
       for (let i = 0; i < 2; i++) await circuit.call(fail).catch(() => undefined);
       expect(circuit.state).toBe('open');
@@ -63,6 +65,7 @@ function suite(name: string, start: () => Promise<Target>) {
       });
       expect(tripped.by).toBe(`process ${process.pid} on ${hostname()}`);
       expect(tripped.command).toBeNull();
+      expect(tripped.scope).toBe('fleet');
       expect(Math.abs(tripped.at - Date.now())).toBeLessThan(10_000);
 
       await admin.command('api.example.com', 'force-open');
@@ -76,6 +79,20 @@ function suite(name: string, start: () => Promise<Target>) {
       // --since: only what came after.
       const since = await admin.history({ since: entries[1]!.at });
       expect(since.map((e) => e.command)).toEqual(['clear-forced', 'force-open']);
+    });
+
+    it('lists a process that opened for itself (no quorum yet) as such', async () => {
+      const { infuse, admin } = await fleet(2);
+      const circuit = infuse.circuit('own.example.com');
+      for (let i = 0; i < 2; i++) await circuit.call(fail).catch(() => undefined);
+      // The oldest entry: the fleet may open later, once nobody contradicts the vote.
+      const entry = await eventually(async () => {
+        const found = await admin.history({ key: 'own.example.com' });
+        expect(found.length).toBeGreaterThan(0);
+        return found.at(-1);
+      });
+      expect(entry).toMatchObject({ from: 'closed', to: 'open', reason: 'failMax' });
+      expect(entry?.scope).toBe('process');
     });
 
     it('keeps the stream capped and expiring', async () => {

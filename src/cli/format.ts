@@ -34,7 +34,12 @@ const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN',
  * The circuits as an aligned table, one row each (`now` is the local epoch ms of the read); keys
  * with control characters are shown escaped.
  */
-export function table(circuits: readonly FleetCircuit[], now: number): string {
+export function table(
+  circuits: readonly FleetCircuit[],
+  now: number,
+  extra?: { readonly header: string; readonly cell: (circuit: FleetCircuit) => string },
+): string {
+  const headers = extra === undefined ? HEADERS : [...HEADERS, extra.header];
   const rows = circuits.map((c) => [
     printable(c.key),
     c.mode,
@@ -43,9 +48,10 @@ export function table(circuits: readonly FleetCircuit[], now: number): string {
     c.changedAt === 0 ? 'never' : `${duration(now - c.changedAt)} ago`,
     retryCell(c),
     String(c.generation),
+    ...(extra === undefined ? [] : [extra.cell(c)]),
   ]);
-  const all = [HEADERS, ...rows];
-  const widths = HEADERS.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
   return all
     .map((row) =>
       row

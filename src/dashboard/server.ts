@@ -201,7 +201,9 @@ class Handler {
     const { key, command } = body;
     const from = request.socket.remoteAddress ?? '?';
     try {
-      const { before, after } = await this.#parts.admin.command(key, command);
+      const { before, after } = await this.#parts.admin.command(key, command, {
+        actor: `dashboard ${from}`,
+      });
       this.#parts.feed.refreshOne(key);
       const views = { before: before === null ? null : toView(before), after: toView(after) };
       this.#parts.onCommand?.({

@@ -4,6 +4,7 @@
  * and circuits in use that Redis holds nothing for, healthy ones).
  */
 import type { FleetCircuit, FleetProcess, ProcessCircuit, RedisAdmin } from '../redis/index.js';
+import { withCircuitsInUse } from '../redis/presence.js';
 import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { explain } from './failure.js';
 import { duration } from './format.js';
@@ -125,26 +126,7 @@ export async function fleetView(admin: Pick<RedisAdmin, 'list' | 'processes'>): 
       uses.set(circuit.key, list);
     }
   }
-  const known = new Set(circuits.map((c) => c.key));
-  for (const key of uses.keys()) if (!known.has(key)) circuits.push(unchanged(key));
-  circuits.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { circuits, uses };
-}
-
-/** A circuit Redis holds nothing for: closed, never changed. */
-function unchanged(key: string): FleetCircuit {
-  return {
-    key,
-    state: 'closed',
-    forced: null,
-    mode: 'closed',
-    window: { calls: 0, failures: 0 },
-    trialsInFlight: 0,
-    changedAt: 0,
-    retryAfter: 0,
-    generation: 0,
-    votes: 0,
-  };
+  return { circuits: withCircuitsInUse(circuits, found), uses };
 }
 
 /** `status`'s PROCESSES cell: how many use the circuit, and how many have it open for themselves. */

@@ -53,6 +53,8 @@ export interface CircuitHost {
   leasing(circuit: RedisCircuit): void;
   /** The circuit's state was created or changed here: list it for preloading. */
   index(circuit: RedisCircuit): void;
+  /** A script of this process made a transition of the fleet's state: write it into the history. */
+  made(circuit: RedisCircuit, fleet: FleetState, event: ScriptEvent): void;
   /** A lease id prefix unique across the fleet. */
   leaseBatch(): string;
   /** This process's id in the quorum's ballots. */
@@ -672,6 +674,7 @@ export class RedisCircuit implements StoreCircuit {
         });
       }
       if (reply.created || reply.event !== null) this.#host.index(this);
+      if (reply.event !== null) this.#host.made(this, reply.fleet, reply.event);
       this.#recount(reply.fleet);
       // Changes the feed lists from before this reply are known now: no need to read them again.
       if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;

@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import type { CircuitMode, CircuitSnapshot } from '../core/types.js';
 import type { Admission, StoreVerdict } from '../stores/store.js';
+import type { FleetCircuit } from './admin.js';
 import { runScript, type Connection } from './connections.js';
 
 /** Most circuits one process reports (the most recently used): the hash stays small. */
@@ -336,4 +337,35 @@ function parseCircuit(key: string, text: string): ProcessCircuit | null {
     refusals: count(data.r),
     minutes,
   };
+}
+
+/**
+ * `circuits` (as Redis holds them) plus the circuits `processes` use that Redis holds nothing for
+ * (healthy ones that never changed), as closed; sorted by key.
+ */
+export function withCircuitsInUse(
+  circuits: readonly FleetCircuit[],
+  processes: readonly FleetProcess[],
+): FleetCircuit[] {
+  const all = [...circuits];
+  const known = new Set(circuits.map((c) => c.key));
+  for (const process of processes) {
+    for (const { key } of process.circuits) {
+      if (known.has(key)) continue;
+      known.add(key);
+      all.push({
+        key,
+        state: 'closed',
+        forced: null,
+        mode: 'closed',
+        window: { calls: 0, failures: 0 },
+        trialsInFlight: 0,
+        changedAt: 0,
+        retryAfter: 0,
+        generation: 0,
+        votes: 0,
+      });
+    }
+  }
+  return all.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

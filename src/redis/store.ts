@@ -132,6 +132,18 @@ export class RedisStore implements Store {
       dirty: (circuit) => this.#markDirty(circuit),
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
+      made: (circuit, fleet, event) => {
+        this.#history.record({
+          key: circuit.key,
+          from: event.from,
+          fromForced: event.fromForced,
+          to: fleet.state,
+          forced: fleet.forced,
+          reason: event.reason,
+          generation: fleet.generation,
+          scope: 'fleet',
+        });
+      },
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
       voter: this.#id,
     };
@@ -554,7 +566,9 @@ export class RedisStore implements Store {
   }
 
   #announce(transition: Transition): void {
-    this.#history.record(transition);
+    // The fleet's transitions are written by the process whose script made them (`made`); a
+    // process's own (its own open without a quorum, its state while Redis is away) here.
+    if (transition.scope === 'process') this.#history.record(transition);
     for (const hooks of this.#hooks) hooks.transition(transition);
   }
 

@@ -28,7 +28,7 @@ function retryCell(circuit: FleetCircuit): string {
   return '-';
 }
 
-const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'GEN'];
+const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN', 'VOTES', 'GEN'];
 
 /**
  * The circuits as an aligned table, one row each (`now` is the local epoch ms of the read); keys
@@ -47,6 +47,8 @@ export function table(
     c.state === 'half-open' ? String(c.trialsInFlight) : '-',
     c.changedAt === 0 ? 'never' : `${duration(now - c.changedAt)} ago`,
     retryCell(c),
+    // Processes that opened the circuit for themselves alone (see `quorum`).
+    c.votes > 0 ? String(c.votes) : '-',
     String(c.generation),
     ...(extra === undefined ? [] : [extra.cell(c)]),
   ]);

@@ -154,6 +154,7 @@ async function watchFleet(
         c.window,
         c.generation,
         c.trialsInFlight,
+        c.votes,
         usesCell(view.uses.get(c.key)),
       ]),
     );

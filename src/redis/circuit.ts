@@ -63,7 +63,7 @@ export interface CircuitHost {
 
 /**
  * This process's own open (see `quorum`): its calls reached failMax, too few processes agreed to
- * open the fleet. Open until a time, then one trial call at a time.
+ * open the fleet. Open until a time, then `halfOpenMaxCalls` trial calls, all of which must succeed.
  */
 type OwnOpen =
   | { readonly phase: 'open'; readonly until: number }

@@ -100,7 +100,7 @@ local function inspect()
       return nil, 'the state hash has fields infuse-breaker does not write'
     end
     if e <= 0 or e > (NOW + SKEW) * 1000 or ca > NOW + SKEW or g > MAXGEN
-      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXTRIALS then
+      or ou > NOW + RESET + MAXOPEN + SKEW or ts > MAXGEN then
       return nil, 'the state hash holds values out of range (times from the future or an open period longer than the policy allows)'
     end
     c = { e = f[2], g = g, st = f[4], fo = f[5], ou = ou, ts = ts, ca = ca, sh = f[9] or '' }
@@ -426,15 +426,15 @@ return reply(c)
 
 /**
  * ARGV[11]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
- * ARGV[12]: 'existing' to change only a circuit Redis holds (state or a failure-rate window;
- * RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
+ * ARGV[12]: 'existing' to change only a circuit Redis holds (state, a failure-rate window or
+ * votes; RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
  * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
  * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
 local command = ARGV[11]
-if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W) == 0 then
+if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W, V) == 0 then
   return reply(c)
 end
 if command == 'open' then

@@ -330,7 +330,8 @@ export class RedisStore implements Store {
       await this.#poll();
       this.#resyncAll();
       await this.#preload(preload);
-      return true;
+      // False when Redis refused the store's commands meanwhile (a missing permission).
+      return this.#current() === 'up';
     });
   }
 

@@ -107,7 +107,7 @@ describe('infuse-breaker history and processes', () => {
     const rows = status.stdout.trimEnd().split('\n');
     expect(rows[0]).toMatch(/ +GEN +PROCESSES$/);
     // Redis holds nothing for healthy.internal: it shows because a process uses it.
-    expect(rows[1]).toMatch(/^healthy\.internal +closed +- +- +never +- +0 +1$/);
+    expect(rows[1]).toMatch(/^healthy\.internal +closed +- +- +never +- +- +0 +1$/);
     expect(rows[2]).toMatch(/^sick\.internal +open .* +1 +1$/);
     const json = JSON.parse((await cli(['status', '--json', ...args])).stdout) as {
       key: string;

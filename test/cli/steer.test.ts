@@ -49,7 +49,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
     async function fleet(options: InfuseOptions = {}) {
       const store = await factory.create(undefined, { flushInterval: 20 });
       opened.stores.push(store);
-      const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, ...options, store });
+      const infuse = new Infuse({ failMax: 2, resetTimeout: 60_000, quorum: 1, ...options, store });
       opened.infuse.push(infuse);
       return { infuse, args: [...connection, '--prefix', factory.prefixOf(store)] };
     }
@@ -79,14 +79,16 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
           const lines = shown.stdout.trimEnd().split('\n');
           expect(lines).toHaveLength(4);
           expect(lines[0]).toMatch(
-            /^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +GEN +PROCESSES$/,
+            /^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +VOTES +GEN +PROCESSES$/,
           );
           expect(lines[1]).toMatch(
-            /^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +1 +(-|1.*)$/,
+            /^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +- +1 +(-|1.*)$/,
           );
-          expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +1 +(-|1)$/);
+          expect(lines[2]).toMatch(
+            /^off\.internal +disabled +- +- +\d+(ms|s) ago +- +- +1 +(-|1)$/,
+          );
           expect(lines[3]).toMatch(
-            /^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +0 +(-|1)$/,
+            /^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +- +0 +(-|1)$/,
           );
           return lines;
         },

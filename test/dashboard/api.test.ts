@@ -45,7 +45,7 @@ async function setup(options: { refreshInterval?: number; target?: Target } = {}
     waitTimeout: 1_500,
   });
   await store.ready();
-  const infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000 });
+  const infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000, quorum: 1 });
   const adminRedis = clientFor(target);
   const admin = new RedisAdmin({ redis: adminRedis, prefix });
   const commands: CommandRecord[] = [];

@@ -59,6 +59,7 @@ describe('the dashboard in headless Chromium', () => {
     const local = new Infuse({
       store,
       failMax: 5,
+      quorum: 1,
       resetTimeout: 120_000,
       failureRate: { threshold: 0.5, minimumCalls: 50, window: 60_000 },
     });

@@ -1,31 +1,13 @@
 /**
- * The fleet, for real: child processes sharing one circuit through a real redis-server.
+ * The fleet, for real: child processes sharing one circuit through a real redis-file.server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/redis-server.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { byGeneration, startWorkers, Upstream, type Worker } from './fleet.js';
+import { byGeneration, fleetForFile, startWorkers, type Worker } from './fleet.js';
 import { freshPrefix } from './harness.js';
 
-let server: RedisServer;
-let upstream: Upstream;
-let workers: Worker[] = [];
-
-beforeAll(async () => {
-  [server, upstream] = await Promise.all([startRedis(), Upstream.start()]);
-});
-
-afterEach(async () => {
-  await Promise.all(workers.map((worker) => worker.exit()));
-  workers = [];
-  upstream.hits.length = 0;
-  upstream.respond = () => ({ status: 200 });
-});
-
-afterAll(async () => {
-  await upstream.close();
-  await server.stop();
-});
+const file = fleetForFile();
 
 function fleet(
   count: number,
@@ -34,12 +16,12 @@ function fleet(
   const prefix = freshPrefix();
   return startWorkers(count, (i) => ({
     name: `w${i}`,
-    port: server.port,
+    port: file.server.port,
     prefix,
     key: 'api.example.com',
-    upstream: upstream.url,
+    upstream: file.upstream.url,
     ...options,
-  })).then((started) => (workers = started));
+  })).then((started) => (file.workers = started));
 }
 
 function degradedEvents(worker: Worker) {
@@ -70,13 +52,13 @@ describe('a fleet of processes sharing a circuit', () => {
     for (const worker of [first!, ...others]) {
       expect((await worker.stats({ type: 'call', count: 1 }, 'called')).ok).toBe(1);
     }
-    upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
+    file.upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
     const tripped = await first!.stats({ type: 'trip' }, 'tripped');
     expect(tripped).toMatchObject({ failed: 3, state: 'open' });
     const trip = first!.messages.find((m) => m.type === 'stateChange' && m.to === 'open')!;
     expect(trip).toMatchObject({ from: 'closed', reason: 'failMax' });
 
-    upstream.hits.length = 0;
+    file.upstream.hits.length = 0;
     for (const worker of others) {
       const heard = await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'open');
       expect(heard).toMatchObject({ from: 'closed', reason: 'remote' });
@@ -85,7 +67,7 @@ describe('a fleet of processes sharing a circuit', () => {
       const after = await worker.stats({ type: 'call', count: 5 }, 'called');
       expect(after).toMatchObject({ ok: 0, rejected: 5, errors: 0 });
     }
-    expect(upstream.hits).toEqual([]);
+    expect(file.upstream.hits).toEqual([]);
   });
 
   it('at the end of each open period, 8 processes send exactly halfOpenMaxCalls trial calls upstream', async () => {
@@ -96,11 +78,11 @@ describe('a fleet of processes sharing a circuit', () => {
     // Every trial fails, slowly enough that the second permit is surely taken before the first
     // trial ends: the circuit re-opens each time, and each open period must end in exactly two
     // upstream calls, never three.
-    upstream.respond = () => ({ status: 503, hold: 100 });
+    file.upstream.respond = () => ({ status: 503, hold: 100 });
     await group[0]!.stats({ type: 'trip' }, 'tripped');
     await everyoneHeardTheTrip(group);
     const degradedBefore = group.map((w) => degradedEvents(w).length);
-    upstream.hits.length = 0;
+    file.upstream.hits.length = 0;
     await Promise.all(
       group.map((w) => w.ask({ type: 'load', concurrency: 3, pause: 2 }, 'loading')),
     );
@@ -111,7 +93,7 @@ describe('a fleet of processes sharing a circuit', () => {
     );
 
     // Every upstream call was a trial; each recovery attempt (half-open generation) had two.
-    const rounds = byGeneration(upstream.hits);
+    const rounds = byGeneration(file.upstream.hits);
     expect(rounds.length).toBeGreaterThanOrEqual(8);
     expect(rounds.map((round) => round.length)).toEqual(rounds.map(() => 2));
     // Attempts follow one another: half-open, (trial fails) open, half-open...
@@ -121,7 +103,7 @@ describe('a fleet of processes sharing a circuit', () => {
     );
     for (const s of stats) expect(s.errors).toBe(0);
     const rejected = stats.reduce((sum, s) => sum + s.rejected, 0);
-    expect(rejected).toBeGreaterThan(upstream.hits.length * 10);
+    expect(rejected).toBeGreaterThan(file.upstream.hits.length * 10);
   });
 
   it('a trial holder killed with SIGKILL does not wedge the circuit: its lease expires', async () => {
@@ -130,18 +112,23 @@ describe('a fleet of processes sharing a circuit', () => {
       infuse: { failMax: 1, resetTimeout: 300, halfOpenMaxCalls: 1 },
       store: { trialLease },
     });
-    upstream.respond = () => ({ status: 503 });
+    file.upstream.respond = () => ({ status: 503 });
     await group[0]!.stats({ type: 'trip' }, 'tripped');
     // Otherwise a process that has not heard of the trip yet sends on a closed circuit.
     await everyoneHeardTheTrip(group);
-    upstream.hits.length = 0;
+    file.upstream.hits.length = 0;
     // The first trial hangs forever; its holder is then killed.
-    upstream.respond = () => ({ status: 200, hold: upstream.hits.length === 1 ? Infinity : 0 });
+    file.upstream.respond = () => ({
+      status: 200,
+      hold: file.upstream.hits.length === 1 ? Infinity : 0,
+    });
     await Promise.all(
       group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 2 }, 'loading')),
     );
-    await expect.poll(() => upstream.hits.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
-    const holderHit = upstream.hits[0]!;
+    await expect
+      .poll(() => file.upstream.hits.length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
+    const holderHit = file.upstream.hits[0]!;
     const holder = group.find((w) => w.name === holderHit.from)!;
     await holder.kill('SIGKILL');
 
@@ -153,7 +140,7 @@ describe('a fleet of processes sharing a circuit', () => {
     // early would reach the upstream within milliseconds (the survivors keep asking every 2 ms);
     // the bound leaves half the lease for the holder's own request to have been slow to arrive
     // after its lease was granted, as it can be on a loaded CI machine.
-    const next = upstream.hits[1]!;
+    const next = file.upstream.hits[1]!;
     expect(next.from).not.toBe(holder.name);
     expect(next.at - holderHit.at).toBeGreaterThan(trialLease * 0.5);
     const stats = await Promise.all(survivors.map((w) => w.stats({ type: 'stop' }, 'stopped')));
@@ -168,12 +155,12 @@ describe('Redis failing under a fleet', () => {
       group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 1 }, 'loading')),
     );
     await sleep(300);
-    await server.kill('SIGKILL');
+    await file.server.kill('SIGKILL');
     for (const worker of group) {
       await worker.waitFor((m) => m.type === 'store' && m.event === 'degraded', 5_000);
     }
     await sleep(700);
-    await server.start();
+    await file.server.start();
     for (const worker of group) {
       await worker.waitFor((m) => m.type === 'store' && m.event === 'recovered', 15_000);
     }
@@ -185,7 +172,7 @@ describe('Redis failing under a fleet', () => {
 
     // Shared again: a trip in one process reaches the others.
     const [first, ...others] = group;
-    upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
+    file.upstream.respond = (from) => ({ status: from === first!.name ? 503 : 200 });
     expect(await first!.stats({ type: 'trip' }, 'tripped')).toMatchObject({ state: 'open' });
     for (const worker of others) {
       await worker.waitFor((m) => m.type === 'stateChange' && m.to === 'open', 5_000);
@@ -196,16 +183,16 @@ describe('Redis failing under a fleet', () => {
     const group = await fleet(3, { infuse: { failMax: 1_000 } });
     let count = 0;
     // Every tenth call fails: failures are reported to Redis at once, and must not wait on it.
-    upstream.respond = () => ({ status: ++count % 10 === 0 ? 503 : 200 });
+    file.upstream.respond = () => ({ status: ++count % 10 === 0 ? 503 : 200 });
     await Promise.all(
       group.map((w) => w.ask({ type: 'load', concurrency: 2, pause: 1 }, 'loading')),
     );
     await sleep(300);
     const frozenAt = performance.timeOrigin + performance.now();
-    server.signal('SIGSTOP');
+    file.server.signal('SIGSTOP');
     await sleep(2_500);
     const thawedAt = performance.timeOrigin + performance.now();
-    server.signal('SIGCONT');
+    file.server.signal('SIGCONT');
     for (const worker of group) {
       await worker.waitFor((m) => m.type === 'store' && m.event === 'recovered', 15_000);
     }

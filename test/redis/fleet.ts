@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CallStats, WorkerCommand, WorkerConfig } from './fixtures/worker.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { Waiters } from '../helpers/waiters.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
@@ -178,4 +180,34 @@ export function byGeneration(hits: readonly Hit[]): Hit[][] {
   const groups = new Map<number, Hit[]>();
   for (const hit of hits) groups.set(hit.generation, [...(groups.get(hit.generation) ?? []), hit]);
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
+}
+
+/** What {@link fleetForFile} gives a test file; set before its first test runs. */
+export interface FleetFile {
+  readonly server: RedisServer;
+  readonly upstream: Upstream;
+  /** The workers a test started: they exit after it, and the upstream is reset. */
+  workers: Worker[];
+}
+
+/** A redis-server and an upstream for the test file, and cleanup of each test's workers. */
+export function fleetForFile(): FleetFile {
+  const file = { workers: [] } as unknown as FleetFile & {
+    server: RedisServer;
+    upstream: Upstream;
+  };
+  beforeAll(async () => {
+    [file.server, file.upstream] = await Promise.all([startRedis(), Upstream.start()]);
+  });
+  afterEach(async () => {
+    await Promise.all(file.workers.map((worker) => worker.exit()));
+    file.workers = [];
+    file.upstream.hits.length = 0;
+    file.upstream.respond = () => ({ status: 200 });
+  });
+  afterAll(async () => {
+    await file.upstream.close();
+    await file.server.stop();
+  });
+  return file;
 }

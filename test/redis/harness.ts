@@ -6,7 +6,8 @@ import { Cluster, Redis } from 'ioredis';
 import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
 import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
 import type { Infuse, Store } from '../../src/index.js';
-import type { RedisCluster, RedisServer } from '../helpers/redis-server.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
 
 export type Target = RedisServer | RedisCluster;
 
@@ -90,4 +91,38 @@ export class Opened {
     for (const infuse of this.infuse.splice(0)) await infuse.shutdown();
     for (const store of this.stores.splice(0)) await factory.dispose(store);
   }
+}
+
+/** What {@link redisForFile} gives a test file; set before its first test runs. */
+export interface FileRedis {
+  readonly server: RedisServer;
+  readonly factory: StoreFactory;
+  /** A plain client of the test's own, to read and forge what is in Redis. */
+  readonly admin: Redis;
+  readonly opened: Opened;
+}
+
+/**
+ * A redis-server of the test file's own (so that INFO commandstats and ACL users are the file's
+ * alone), a StoreFactory with `options` on it, and an admin client. What a test opens in
+ * `opened` is closed after it; the server when the file is done.
+ */
+export function redisForFile(options: Partial<RedisStoreOptions> = {}): FileRedis {
+  const file = { opened: new Opened() } as {
+    server: RedisServer;
+    factory: StoreFactory;
+    admin: Redis;
+    opened: Opened;
+  };
+  beforeAll(async () => {
+    file.server = await startRedis();
+    file.factory = new StoreFactory(file.server, options);
+    file.admin = new Redis(file.server.port, '127.0.0.1');
+  });
+  afterEach(() => file.opened.close(file.factory));
+  afterAll(async () => {
+    file.admin.disconnect();
+    await file.server.stop();
+  });
+  return file;
 }

@@ -4,45 +4,29 @@
  * store that is already degraded.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Infuse, type StoreEvent } from '../../src/index.js';
 import { RedisStore, RedisStoreError } from '../../src/redis/index.js';
 import { channelName, circuitKeys } from '../../src/redis/keys.js';
 import { failTimes } from '../helpers/calls.js';
 import { eventually } from '../helpers/eventually.js';
-import { deadPort, sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { freshPrefix, Opened, StoreFactory } from './harness.js';
+import { deadPort, sleep } from '../helpers/redis-server.js';
+import { freshPrefix, redisForFile } from './harness.js';
 
-let server: RedisServer;
-let factory: StoreFactory;
-let admin: Redis;
-const opened = new Opened();
-
-beforeAll(async () => {
-  server = await startRedis();
-  factory = new StoreFactory(server, { waitTimeout: 2_000, commandTimeout: 2_000 });
-  admin = new Redis(server.port, '127.0.0.1');
-});
-
-afterEach(() => opened.close(factory));
-
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
+const file = redisForFile({ waitTimeout: 2_000, commandTimeout: 2_000 });
 
 const ok = () => Promise.resolve('ok');
 
 async function pair() {
-  const first = await factory.create();
-  const second = await factory.share(first);
-  opened.stores.push(first, second);
+  const first = await file.factory.create();
+  const second = await file.factory.share(first);
+  file.opened.stores.push(first, second);
   const events: StoreEvent[] = [];
   const a = new Infuse({ failMax: 1, resetTimeout: 30_000, quorum: 1, store: first });
   const b = new Infuse({ failMax: 1, resetTimeout: 30_000, quorum: 1, store: second });
   b.on('store', (event) => events.push(event));
-  opened.infuse.push(a, b);
-  return { a, b, events, prefix: factory.prefixOf(first) };
+  file.opened.infuse.push(a, b);
+  return { a, b, events, prefix: file.factory.prefixOf(first) };
 }
 
 describe('a pub/sub message only says "read this circuit again"', () => {
@@ -61,7 +45,7 @@ describe('a pub/sub message only says "read this circuit again"', () => {
       ff: '',
       r: 'failMax',
     };
-    const received = await admin.publish(channelName('', prefix), JSON.stringify(forged));
+    const received = await file.admin.publish(channelName('', prefix), JSON.stringify(forged));
     expect(received).toBeGreaterThanOrEqual(2); // both stores heard it
     await sleep(100);
     expect(b.circuit('svc').state).toBe('closed');
@@ -80,7 +64,7 @@ describe('a pub/sub message only says "read this circuit again"', () => {
     const { b, prefix } = await pair();
     await b.circuit('svc').call(ok);
     const forged = { k: 'svc', e: '1', g: 99, st: 'open', fo: '', rm: 60_000, ca: 1 };
-    await admin.publish(channelName('', prefix), JSON.stringify(forged));
+    await file.admin.publish(channelName('', prefix), JSON.stringify(forged));
     await sleep(100);
     expect(b.circuit('svc').snapshot()).toMatchObject({ state: 'closed', retryAfter: 0 });
   });
@@ -123,7 +107,7 @@ describe('values out of range under our keys are malformed: reported, replaced, 
     const { a, b, events, prefix } = await pair();
     const key = `forged-${Math.random()}`;
     const [state] = circuitKeys(prefix, key);
-    await admin.hset(state, { ts: 0, ca: now(), ...forge(key) });
+    await file.admin.hset(state, { ts: 0, ca: now(), ...forge(key) });
 
     await expect(b.circuit(key).call(ok)).resolves.toBe('ok');
     expect(events).toMatchObject([
@@ -133,7 +117,7 @@ describe('values out of range under our keys are malformed: reported, replaced, 
     // Replaced: the circuit works for the fleet again.
     await failTimes(a, key, 1);
     await eventually(() => expect(b.circuit(key).state).toBe('open'));
-    expect(Number(await admin.hget(state, 'ou'))).toBeLessThanOrEqual(now() + 30_000);
+    expect(Number(await file.admin.hget(state, 'ou'))).toBeLessThanOrEqual(now() + 30_000);
   });
 });
 
@@ -141,7 +125,7 @@ describe('a Redis user without a permission the store needs', () => {
   it('is told which permission (+@scripting), not that Redis cannot be reached; calls go on', async () => {
     const user = `noscript${Math.random().toString(36).slice(2, 8)}`;
     const secret = `pw-${Math.random().toString(36).slice(2)}`;
-    await admin.call(
+    await file.admin.call(
       'ACL',
       'SETUSER',
       user,
@@ -153,7 +137,7 @@ describe('a Redis user without a permission the store needs', () => {
       '-@scripting',
     );
     const redis = new Redis({
-      port: server.port,
+      port: file.server.port,
       host: '127.0.0.1',
       username: user,
       password: secret,
@@ -184,10 +168,11 @@ describe('a Redis user without a permission the store needs', () => {
       expect(error).toMatchObject({ code: 'EREDISNOPERM', key: 'svc' });
       expect((error as Error).message).toContain('+@scripting');
       expect(infuse.circuit('svc').forced).toBeNull();
+      await expect(store.ready()).resolves.toBe(false);
     } finally {
       await infuse.shutdown();
       redis.disconnect();
-      await admin.call('ACL', 'DELUSER', user);
+      await file.admin.call('ACL', 'DELUSER', user);
     }
   });
 });

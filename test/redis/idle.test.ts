@@ -2,49 +2,32 @@
  * What an idle fleet costs Redis, and how long keys live, on a redis-server of this file's own
  * (INFO commandstats counts every client's commands).
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Infuse } from '../../src/index.js';
 import type { RedisStoreOptions } from '../../src/redis/index.js';
 import { circuitKeys } from '../../src/redis/keys.js';
 import { failTimes } from '../helpers/calls.js';
 import { eventually } from '../helpers/eventually.js';
-import { sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { Opened, StoreFactory } from './harness.js';
+import { sleep } from '../helpers/redis-server.js';
+import { redisForFile } from './harness.js';
 
-let server: RedisServer;
-let factory: StoreFactory;
-let admin: Redis;
-const opened = new Opened();
-
-beforeAll(async () => {
-  server = await startRedis();
-  factory = new StoreFactory(server, { waitTimeout: 2_000, commandTimeout: 2_000 });
-  admin = new Redis(server.port, '127.0.0.1');
-});
-
-afterEach(() => opened.close(factory));
-
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
+const file = redisForFile({ waitTimeout: 2_000, commandTimeout: 2_000 });
 
 const ok = () => Promise.resolve('ok');
 
 async function processOf(options: Partial<RedisStoreOptions>, maxCircuits = 10_000) {
-  const store = await factory.create(undefined, options);
-  opened.stores.push(store);
+  const store = await file.factory.create(undefined, options);
+  file.opened.stores.push(store);
   const infuse = new Infuse({ failMax: 1, resetTimeout: 200, quorum: 1, maxCircuits, store });
-  opened.infuse.push(infuse);
-  return { store, infuse, prefix: factory.prefixOf(store) };
+  file.opened.infuse.push(infuse);
+  return { store, infuse, prefix: file.factory.prefixOf(store) };
 }
 
 /** Commands Redis ran (every client) while `during` ran, from INFO commandstats. */
 async function commandsDuring(during: () => Promise<void>): Promise<Record<string, number>> {
-  await admin.config('RESETSTAT');
+  await file.admin.config('RESETSTAT');
   await during();
-  const stats = await admin.info('commandstats');
+  const stats = await file.admin.info('commandstats');
   const counts: Record<string, number> = {};
   for (const [, name, count] of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
     if (name !== 'info' && !name!.startsWith('config')) counts[name!] = Number(count);
@@ -60,7 +43,7 @@ describe('idle cost', () => {
     const small = await processOf({ pollInterval: 100 });
     for (let i = 0; i < 5; i++) await small.infuse.circuit(`few-${i}`).call(ok);
     const fewCost = await commandsDuring(() => sleep(1_000));
-    await opened.close(factory);
+    await file.opened.close(file.factory);
 
     const large = await processOf({ pollInterval: 100 });
     for (let i = 0; i < 2_000; i += 100) {
@@ -86,30 +69,35 @@ describe('keys live as long as their state matters', () => {
     const { infuse, prefix } = await processOf({ ttl: 1_000, pollInterval: 100, trialLease: 300 });
     await infuse.circuit('quiet').call(ok);
     const [quietState, quietLeases, quietWindow] = circuitKeys(prefix, 'quiet');
-    expect(await admin.exists(quietState, quietLeases, quietWindow)).toBe(0);
+    expect(await file.admin.exists(quietState, quietLeases, quietWindow)).toBe(0);
 
     await failTimes(infuse, 'down', 1);
     const [state] = circuitKeys(prefix, 'down');
-    expect(await admin.hget(state, 'st')).toBe('open');
-    expect(await admin.pttl(state)).toBeLessThanOrEqual(1_000);
-    await eventually(async () => expect(await admin.exists(state)).toBe(0), { timeout: 3_000 });
-    // The change feed forgets it too.
-    await eventually(async () => expect(await admin.zscore(`${prefix}:index`, 'down')).toBeNull(), {
+    expect(await file.admin.hget(state, 'st')).toBe('open');
+    expect(await file.admin.pttl(state)).toBeLessThanOrEqual(1_000);
+    await eventually(async () => expect(await file.admin.exists(state)).toBe(0), {
       timeout: 3_000,
     });
+    // The change feed forgets it too.
+    await eventually(
+      async () => expect(await file.admin.zscore(`${prefix}:index`, 'down')).toBeNull(),
+      {
+        timeout: 3_000,
+      },
+    );
   });
 
   it('a failure-rate window lives two window lengths after its last count', async () => {
-    const store = await factory.create(undefined, { flushInterval: 10 });
-    opened.stores.push(store);
+    const store = await file.factory.create(undefined, { flushInterval: 10 });
+    file.opened.stores.push(store);
     const infuse = new Infuse({
       store,
       failureRate: { threshold: 0.9, minimumCalls: 100, window: 1_000 },
     });
-    opened.infuse.push(infuse);
+    file.opened.infuse.push(infuse);
     await failTimes(infuse, 'svc', 1);
-    const [, , window] = circuitKeys(factory.prefixOf(store), 'svc');
-    const ttl = await admin.pttl(window);
+    const [, , window] = circuitKeys(file.factory.prefixOf(store), 'svc');
+    const ttl = await file.admin.pttl(window);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2_000);
   });
@@ -123,10 +111,12 @@ describe('keys live as long as their state matters', () => {
     await infuse.circuit('svc').forceOpen();
     const [state] = circuitKeys(prefix, 'svc');
     await sleep(2_500);
-    expect(await admin.hget(state, 'fo')).toBe('forced-open');
-    expect(await admin.pttl(state)).toBeLessThanOrEqual(1_000);
+    expect(await file.admin.hget(state, 'fo')).toBe('forced-open');
+    expect(await file.admin.pttl(state)).toBeLessThanOrEqual(1_000);
     await infuse.shutdown();
     await store.close();
-    await eventually(async () => expect(await admin.exists(state)).toBe(0), { timeout: 3_000 });
+    await eventually(async () => expect(await file.admin.exists(state)).toBe(0), {
+      timeout: 3_000,
+    });
   });
 });

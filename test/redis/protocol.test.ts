@@ -4,7 +4,7 @@
  * in the fleet window and a fleet-wide shadow flag.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Infuse, type StateChangeEvent, type StoreCircuit } from '../../src/index.js';
 import { RedisCircuit } from '../../src/redis/circuit.js';
 import { openCommandConnection, runScript } from '../../src/redis/connections.js';
@@ -12,21 +12,9 @@ import { parseReply } from '../../src/redis/fleet.js';
 import { circuitKeys } from '../../src/redis/keys.js';
 import { MANUAL_OPEN_MAX, scriptHead } from '../../src/redis/lua.js';
 import { eventually } from '../helpers/eventually.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { Opened, StoreFactory } from './harness.js';
+import { redisForFile } from './harness.js';
 
-let server: RedisServer;
-let factory: StoreFactory;
-const opened = new Opened();
-
-beforeAll(async () => {
-  server = await startRedis();
-  factory = new StoreFactory(server, { waitTimeout: 2_000, commandTimeout: 2_000 });
-});
-
-afterEach(() => opened.close(factory));
-
-afterAll(() => server.stop());
+const file = redisForFile({ waitTimeout: 2_000, commandTimeout: 2_000 });
 
 const ok = () => Promise.resolve('ok');
 const POLICY = { failMax: 5, resetTimeout: 1_000, halfOpenMaxCalls: 1, initialState: null };
@@ -37,13 +25,13 @@ function redisCircuit(circuit: StoreCircuit): RedisCircuit {
 }
 
 async function pair() {
-  const first = await factory.create();
-  const second = await factory.share(first);
-  opened.stores.push(first, second);
+  const first = await file.factory.create();
+  const second = await file.factory.share(first);
+  file.opened.stores.push(first, second);
   const a = new Infuse({ resetTimeout: 1_000, store: first });
   const b = new Infuse({ resetTimeout: 1_000, store: second });
-  opened.infuse.push(a, b);
-  return { a, b, first, prefix: factory.prefixOf(first) };
+  file.opened.infuse.push(a, b);
+  return { a, b, first, prefix: file.factory.prefixOf(first) };
 }
 
 describe('a transition to open carries its own period and reason', () => {
@@ -76,7 +64,7 @@ describe('a transition to open carries its own period and reason', () => {
 describe('room for slow calls and shadow mode', () => {
   it('counts slow calls in the fleet window, and keeps a shadow flag fleet-wide', async () => {
     const { prefix } = await pair();
-    const redis = new Redis(server.port, '127.0.0.1');
+    const redis = new Redis(file.server.port, '127.0.0.1');
     const connection = openCommandConnection(redis, 2_000);
     connection.on('error', () => undefined);
     try {

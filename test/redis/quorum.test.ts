@@ -5,34 +5,16 @@
  * bench/redis/quorum.ts; these tests assert what a user sees, with generous bounds.)
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Infuse, type CircuitSnapshot } from '../../src/index.js';
 import { RedisAdmin } from '../../src/redis/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { deadPort, sleep, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { deadPort, sleep } from '../helpers/redis-server.js';
 import type { CallStats } from './fixtures/worker.js';
-import { startWorkers, Upstream, type Worker } from './fleet.js';
+import { fleetForFile, startWorkers, type Worker } from './fleet.js';
 import { freshPrefix } from './harness.js';
 
-let server: RedisServer;
-let upstream: Upstream;
-let workers: Worker[] = [];
-
-beforeAll(async () => {
-  [server, upstream] = await Promise.all([startRedis(), Upstream.start()]);
-});
-
-afterEach(async () => {
-  await Promise.all(workers.map((worker) => worker.exit()));
-  workers = [];
-  upstream.hits.length = 0;
-  upstream.respond = () => ({ status: 200 });
-});
-
-afterAll(async () => {
-  await upstream.close();
-  await server.stop();
-});
+const file = fleetForFile();
 
 const KEY = 'api.example.com';
 
@@ -40,16 +22,16 @@ const KEY = 'api.example.com';
 async function fleet(count: number, sick: number) {
   const prefix = freshPrefix();
   const dead = `http://127.0.0.1:${await deadPort()}`;
-  workers = await startWorkers(count, (i) => ({
+  file.workers = await startWorkers(count, (i) => ({
     name: i < sick ? `sick${i}` : `ok${i}`,
-    port: server.port,
+    port: file.server.port,
     prefix,
     key: KEY,
-    upstream: i < sick ? dead : upstream.url,
+    upstream: i < sick ? dead : file.upstream.url,
     // The defaults, quorum included (the fixture's own default is quorum 1).
     infuse: { quorum: 2 },
   }));
-  return { prefix, sick: workers.slice(0, sick), healthy: workers.slice(sick) };
+  return { prefix, sick: file.workers.slice(0, sick), healthy: file.workers.slice(sick) };
 }
 
 async function load(
@@ -68,7 +50,7 @@ async function snapshotOf(worker: Worker): Promise<CircuitSnapshot> {
 describe('quorum (default 2)', () => {
   it('one sick process among four opens for itself only; the others are never refused', async () => {
     const { prefix, sick, healthy } = await fleet(4, 1);
-    const stats = await load(workers, 3_000);
+    const stats = await load(file.workers, 3_000);
     const [sickStats, ...healthyStats] = stats;
 
     // The sick process protects itself: after its first failMax failures, it refuses.
@@ -91,11 +73,14 @@ describe('quorum (default 2)', () => {
     }
 
     // RedisAdmin shows the circuit with its standing vote: open in one process only.
-    const redis = new Redis(server.port, '127.0.0.1');
+    const redis = new Redis(file.server.port, '127.0.0.1');
     const admin = new RedisAdmin({ redis, prefix });
     try {
       const [circuit] = await admin.list();
       expect(circuit).toMatchObject({ key: KEY, state: 'closed', votes: 1 });
+      // A circuit Redis knows only by its votes can be steered like any other.
+      const { after } = await admin.command(KEY, 'force-open');
+      expect(after).toMatchObject({ mode: 'forced-open' });
     } finally {
       await admin.close();
       redis.disconnect();
@@ -104,12 +89,12 @@ describe('quorum (default 2)', () => {
 
   it('a host down for everyone opens for the fleet, long before each process pays failMax', async () => {
     const { healthy } = await fleet(4, 0);
-    upstream.respond = () => ({ status: 503 });
+    file.upstream.respond = () => ({ status: 503 });
     const stats = await load(healthy, 2_000);
     for (const s of stats) expect(s.state).toBe('open');
     // Four independent breakers would let 4 × failMax = 20 through; the fleet opens at the first
     // vote that finds another process failing too.
-    expect(upstream.hits.length).toBeLessThan(20);
+    expect(file.upstream.hits.length).toBeLessThan(20);
     for (const worker of healthy) {
       expect(await snapshotOf(worker)).toMatchObject({ state: 'open', scope: 'fleet' });
     }

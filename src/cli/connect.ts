@@ -108,7 +108,7 @@ export function fleetSettings(values: Values, command: string, io: Io): FleetSet
 export function failureContext(settings: FleetSettings, steering: boolean): FailureContext {
   return {
     where: describeTarget(settings.location.target),
-    user: settings.location.auth.username ?? 'default',
+    user: printable(settings.location.auth.username ?? 'default'),
     prefix: settings.prefix,
     steering,
   };
@@ -199,28 +199,36 @@ export async function openFleet(
 
 /**
  * Runs `work` on a fleet opened for it, and closes it: connecting, the work and closing all
- * within `settings.timeout`. Past it, the connections are dropped and a {@link CommandTimeout}
- * says how long it waited and for whom.
+ * within `settings.timeout`. Past it during the work, the connections are dropped and a
+ * {@link CommandTimeout} says how long it waited and for whom; past it while closing (the work is
+ * done and its output printed), the connections are dropped and the result stands.
  */
 export async function withFleet<T>(
   settings: FleetSettings,
   io: Io,
   work: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
+  const deadline = Date.now() + settings.timeout;
+  const where = describeTarget(settings.location.target);
   let fleet: Fleet | null = null;
+  const close = async (): Promise<void> => {
+    const opened = fleet;
+    if (opened === null) return;
+    await within(Math.max(1, deadline - Date.now()), opened.close(), where).catch(() =>
+      opened.abandon(),
+    );
+  };
   const job = (async () => {
     fleet = await openFleet(settings, io);
-    try {
-      return await work(fleet);
-    } finally {
-      await fleet.close();
-    }
+    return work(fleet);
   })();
   try {
-    return await within(settings.timeout, job, describeTarget(settings.location.target));
+    return await within(settings.timeout, job, where);
   } catch (error) {
     if (error instanceof CommandTimeout) (fleet as Fleet | null)?.abandon();
     throw error;
+  } finally {
+    await close();
   }
 }
 

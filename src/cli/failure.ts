@@ -84,6 +84,12 @@ export function refusal(error: unknown, context: FailureContext): string | null 
   const replies = chain(error).map((e) => e.message);
   const denied = replies.find((m) => m.startsWith('NOPERM'));
   if (denied !== undefined) return permission(denied, context);
+  // A command inside a script: Redis does not name it, only the script.
+  const inScript = replies.find((m) => /user executing the script can't run/i.test(m));
+  if (inScript !== undefined) {
+    const { user, prefix } = context;
+    return `Redis user "${user}" may not run a command inside infuse-breaker's scripts: grant +@read +@write +@pubsub +time on ~${prefix}:* (ACL SETUSER ${user} +@read +@write +@pubsub +time); nothing was changed`;
+  }
   const refused = replies.find((m) => /^(WRONGPASS|NOAUTH)\b/.test(m));
   if (refused === undefined) return null;
   return `Redis at ${context.where} refused the credentials of --redis (${refused.trim()}); nothing was changed`;

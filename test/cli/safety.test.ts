@@ -55,6 +55,7 @@ beforeAll(async () => {
     '+@all',
     '-@scripting',
   );
+  await redis.cli('ACL', 'SETUSER', 'reader', 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '-@write');
   factory = new StoreFactory(redis, { waitTimeout: 2_000, commandTimeout: 2_000 });
   const store = await factory.create(undefined, { flushInterval: 20 });
   opened.stores.push(store);
@@ -178,6 +179,19 @@ describe('a Redis user without +@scripting', () => {
   );
 });
 
+describe('a Redis user whose scripts may not write', () => {
+  it('reads, and is told what to grant when it steers', async () => {
+    const args = ['--redis', url(PASSWORD, 'reader'), '--prefix', prefix];
+    const read = await cli(['status', ...args]);
+    expect(read).toMatchObject({ code: 0, stderr: '' });
+    const steer = await cli(['open', 'api.example.com', ...args]);
+    expect(steer.code).toBe(1);
+    expect(steer.stderr).toBe(
+      `infuse-breaker: Redis user "reader" may not run a command inside infuse-breaker's scripts: grant +@read +@write +@pubsub +time on ~${prefix}:* (ACL SETUSER reader +@read +@write +@pubsub +time); nothing was changed\n`,
+    );
+  });
+});
+
 describe('keys with control characters or glob characters', () => {
   it('are printed escaped, in tables and in --dry-run', async () => {
     const shown = await cli(['status', '--redis', url(PASSWORD), '--prefix', prefix]);
@@ -273,6 +287,22 @@ describe('--timeout against a port that accepts and never answers', () => {
       'did not answer; if the command reached Redis it still applies: check with infuse-breaker status',
     );
     expect(open.ms).toBeLessThan(1_900);
+  });
+
+  it('bounds the start of status --watch', async () => {
+    const watch = runInProcess([
+      'status',
+      '--watch',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+      '--timeout',
+      '1000',
+    ]);
+    expect(await watch.status).toBe(1);
+    expect(watch.stderr.text).toBe(
+      `infuse-breaker: gave up after 1000 ms (--timeout): Redis at 127.0.0.1:${port} did not answer\n`,
+    );
+    expect(watch.ms).toBeLessThan(1_900);
   });
 
   it('the process ends as soon as it has said so', async () => {

@@ -52,6 +52,11 @@ export function table(
     String(c.generation),
     ...(extra === undefined ? [] : [extra.cell(c)]),
   ]);
+  return columns(headers, rows);
+}
+
+/** An aligned table; the last column is not padded. */
+export function columns(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [headers, ...rows];
   const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
   return all

@@ -2,7 +2,7 @@
 import type { HistoryEntry } from '../redis/index.js';
 import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { explain } from './failure.js';
-import { columns } from './processes.js';
+import { columns } from './format.js';
 import { printable, printableJson } from './printable.js';
 import { UsageError, type CommandSpec } from './spec.js';
 

@@ -7,7 +7,7 @@ import type { FleetCircuit, FleetProcess, ProcessCircuit, RedisAdmin } from '../
 import { withCircuitsInUse } from '../redis/presence.js';
 import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { explain } from './failure.js';
-import { duration } from './format.js';
+import { columns, duration } from './format.js';
 import { printable, printableJson } from './printable.js';
 import type { CommandSpec } from './spec.js';
 
@@ -83,20 +83,6 @@ export function processTable(found: readonly FleetProcess[], now: number): strin
     ['PROCESS', 'REDIS', 'CIRCUIT', 'MODE', 'VOTES', 'CALLS', 'FAILED', 'REFUSED'],
     rows,
   );
-}
-
-/** An aligned table; the last column is not padded. */
-export function columns(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  return all
-    .map((row) =>
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** A circuit with the processes that use it. */

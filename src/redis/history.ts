@@ -10,6 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import type { CircuitMode, TransitionReason } from '../core/types.js';
 import type { Transition } from '../stores/store.js';
 import { runScript, type Connection } from './connections.js';
+import type { FleetState, ScriptEvent } from './fleet.js';
 
 /** Most entries the stream keeps (approximately: Redis trims whole nodes of the stream). */
 export const HISTORY_MAX = 10_000;
@@ -113,6 +114,20 @@ export class HistoryRecorder {
     this.#connection = connection;
     this.#report = report;
     this.#actor = actor;
+  }
+
+  /** Records a transition of the fleet's state that a script of this process made. */
+  made(key: string, fleet: FleetState, event: ScriptEvent): void {
+    this.record({
+      key,
+      from: event.from,
+      fromForced: event.fromForced,
+      to: fleet.state,
+      forced: fleet.forced,
+      reason: event.reason,
+      generation: fleet.generation,
+      scope: 'fleet',
+    });
   }
 
   /** Records `transition` if this process made it (reason other than `remote`). */

@@ -132,18 +132,7 @@ export class RedisStore implements Store {
       dirty: (circuit) => this.#markDirty(circuit),
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
-      made: (circuit, fleet, event) => {
-        this.#history.record({
-          key: circuit.key,
-          from: event.from,
-          fromForced: event.fromForced,
-          to: fleet.state,
-          forced: fleet.forced,
-          reason: event.reason,
-          generation: fleet.generation,
-          scope: 'fleet',
-        });
-      },
+      made: (circuit, fleet, event) => this.#history.made(circuit.key, fleet, event),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
       voter: this.#id,
     };

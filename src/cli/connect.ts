@@ -13,6 +13,12 @@ import { UsageError, type Io, type OptionSpecs, type Values } from './spec.js';
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
+/** The default of --timeout: long enough to list and steer a large fleet. */
+const DEFAULT_TIMEOUT = 10_000;
+
+/** How long one connection or command may wait for Redis (less when --timeout is shorter). */
+const ANSWER_TIMEOUT = 2_000;
+
 /** Options every command takes to find the fleet's circuits. */
 export const CONNECTION_OPTIONS: OptionSpecs = {
   redis: {
@@ -34,7 +40,7 @@ export const CONNECTION_OPTIONS: OptionSpecs = {
   timeout: {
     type: 'string',
     value: 'MS',
-    help: 'give up after this long: the whole command (--watch, dashboard: their start) [2000]',
+    help: `give up after this long: the whole command (--watch, dashboard: their start); each answer from Redis waits at most ${ANSWER_TIMEOUT} [${DEFAULT_TIMEOUT}]`,
   },
 };
 
@@ -123,7 +129,9 @@ export async function openFleet(
   io: Io,
   persistent = false,
 ): Promise<Fleet> {
-  const { location, prefix, timeout } = settings;
+  const { location, prefix } = settings;
+  // Each connection and command fails fast; --timeout bounds the whole command around them.
+  const timeout = Math.min(settings.timeout, ANSWER_TIMEOUT);
   const { target, auth, tls } = location;
   const { Redis, Cluster } = await loadIoRedis();
   const retry = persistent ? (times: number) => Math.min(200 * times, 2_000) : () => null;
@@ -243,7 +251,7 @@ export function within<T>(ms: number, promise: Promise<T>, where: string): Promi
 }
 
 function parseTimeout(text: string | undefined, command: string): number {
-  if (text === undefined) return 2_000;
+  if (text === undefined) return DEFAULT_TIMEOUT;
   const timeout = Number(text);
   if (!/^\d+$/.test(text) || timeout < 1) {
     throw new UsageError(

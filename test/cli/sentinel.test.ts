@@ -73,8 +73,6 @@ describe('infuse-breaker through Sentinel', () => {
       'status',
       '--redis',
       `redis+sentinel://${hosts().join(',')}/no-such-master`,
-      '--timeout',
-      '1000',
     ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(

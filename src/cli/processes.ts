@@ -17,7 +17,7 @@ export const processes: CommandSpec = {
   args: '',
   positionals: 0,
   description: [
-    'Shows every process whose RedisStore shares circuits under the prefix (each writes a heartbeat every pollInterval; one that stops is gone after three): its process id and host, whether it beats on time or has gone silent (it lost Redis, or stopped), how often it lost Redis, and for each circuit it uses: the mode in that process ("own" when it opened for itself only, without a quorum), the votes to open the fleet holds, and its calls, failures and refused calls since it started.',
+    'Shows every process whose RedisStore shares circuits under the prefix (each writes a heartbeat within pollInterval of a change and every 5 s at least; one that stops is gone after three of those): its process id and host, whether it beats on time or has gone silent (it lost Redis, or stopped), how often it lost Redis, and for each circuit it uses: the mode in that process ("own" when it opened for itself only, without a quorum), the votes to open the fleet holds, and its calls, failures and refused calls since it started.',
   ],
   options: {
     ...CONNECTION_OPTIONS,

@@ -446,8 +446,8 @@ export class RedisAdmin {
 
   /**
    * The processes that share the fleet's circuits now, as their heartbeats show them (each
-   * `RedisStore` beats every `pollInterval`): who they are, whether they lost Redis, and each
-   * circuit they use with its state, votes and counts in that process.
+   * `RedisStore` beats within `pollInterval` of a change, and every 5 s at least): who they are,
+   * whether they lost Redis, and each circuit they use with its state, votes and counts there.
    */
   processes(): Promise<FleetProcess[]> {
     return this.#withConnection(null, (connection) =>

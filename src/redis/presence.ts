@@ -93,9 +93,18 @@ export interface PresenceHost {
 }
 
 /**
- * The heartbeat of one process. Each beat sends the fields that changed since the last one that
- * Redis took (all of them after a failed beat), deletes those of circuits no longer used, and
- * renews the TTL: 3 × the interval, so that one late beat does not make a process vanish.
+ * A process with nothing new to say beats this often at the most rarely (or every
+ * `pollInterval` when that is longer): an idle fleet's Redis load stays a poll's, whatever the
+ * number of circuits (issue 12: at most 10 commands/s per idle process at `pollInterval: 1000`).
+ */
+export const KEEP_ALIVE = 5_000;
+
+/**
+ * The heartbeat of one process. Every `pollInterval` it looks at what changed; it beats when
+ * something did (a circuit came, went, changed mode or counted calls) or when its keep-alive is
+ * due. A beat sends the fields that changed since the last one Redis took (all of them after a
+ * failed beat), deletes those of circuits no longer used, and renews the TTL: 3 × the keep-alive,
+ * so that one late beat does not make a process vanish.
  */
 export class Presence {
   readonly #host: PresenceHost;
@@ -105,6 +114,8 @@ export class Presence {
   #written = new Map<string, string>();
   #timer: NodeJS.Timeout | null = null;
   #beating = false;
+  /** Date.now() of the last beat Redis took. */
+  #lastBeat = 0;
   #outages = 0;
   #lostAt = 0;
   #backAt = 0;
@@ -114,15 +125,20 @@ export class Presence {
     this.#keys = presenceKeys(host.prefix, host.id);
   }
 
-  get ttl(): number {
-    return Math.max(3 * this.#host.interval, 3_000);
+  /** The longest a process goes without a beat. */
+  get keepAlive(): number {
+    return Math.max(this.#host.interval, KEEP_ALIVE);
   }
 
-  /** Starts beating (now, then every interval) unless it already does. */
+  get ttl(): number {
+    return 3 * this.keepAlive;
+  }
+
+  /** Starts beating (now, then as needed every interval) unless it already does. */
   start(): void {
     if (this.#timer !== null) return;
     void this.beat();
-    this.#timer = setInterval(() => void this.beat(), this.#host.interval);
+    this.#timer = setInterval(() => void this.beat(false), this.#host.interval);
     this.#timer.unref();
   }
 
@@ -148,18 +164,24 @@ export class Presence {
     await runScript(connection, 'infuseLeave', this.#keys, [this.#host.id]).catch(() => undefined);
   }
 
-  /** One beat; resolves once Redis answered (never rejects). */
-  async beat(): Promise<void> {
+  /**
+   * One beat (unless `always` is false and nothing changed and the keep-alive is not due);
+   * resolves once Redis answered (never rejects).
+   */
+  async beat(always = true): Promise<void> {
     const connection = this.#host.connection();
     if (connection === null || this.#beating) return;
-    this.#beating = true;
-    const fields = this.#fields(Date.now());
+    const now = Date.now();
+    const fields = this.#fields(now);
     const set: string[] = [];
     const gone: string[] = [];
     for (const [name, value] of fields) {
       if (this.#written.get(name) !== value) set.push(name, value);
     }
     for (const name of this.#written.keys()) if (!fields.has(name)) gone.push(name);
+    const due = now - this.#lastBeat >= this.keepAlive - this.#host.interval / 2;
+    if (!always && set.length === 0 && gone.length === 0 && !due) return;
+    this.#beating = true;
     try {
       await runScript(connection, 'infuseBeat', this.#keys, [
         this.#host.id,
@@ -169,6 +191,7 @@ export class Presence {
         ...set,
       ]);
       this.#written = fields;
+      this.#lastBeat = now;
     } catch {
       // Redis did not take it: the store hears of that on its own; send everything next time.
       this.#written.clear();
@@ -182,7 +205,7 @@ export class Presence {
       ['pid', String(process.pid)],
       ['host', hostname()],
       ['since', String(this.#started)],
-      ['interval', String(this.#host.interval)],
+      ['interval', String(this.keepAlive)],
       ['outages', String(this.#outages)],
       ['lostAt', String(this.#lostAt)],
       ['backAt', String(this.#backAt)],

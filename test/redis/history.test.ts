@@ -137,7 +137,7 @@ function suite(name: string, start: () => Promise<Target>) {
       });
       for (const p of processes) {
         expect(p).toMatchObject({ pid: process.pid, host: hostname(), redis: 'up', outages: 0 });
-        expect(p.interval).toBe(200);
+        expect(p.interval).toBe(5_000); // the keep-alive: beats come sooner when something changed
       }
       const minutes = processes.flatMap((p) => p.circuits).find((c) => c.key === 'sick.internal');
       expect(minutes?.minutes).toEqual([[Math.floor(Date.now() / 60_000), 1, 1]]);
@@ -174,7 +174,7 @@ function suite(name: string, start: () => Promise<Target>) {
       await eventually(async () => expect(await admin.processes()).toHaveLength(1));
       const ttl = await raw.pttl(presenceKeys(factory.prefixOf(store), 'x')[0]);
       expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(3_000);
+      expect(ttl).toBeLessThanOrEqual(15_000);
     });
   });
 }

@@ -8,9 +8,17 @@ import { printable } from './printable.js';
 import { optionLines, parseCommandArgs, UsageError, type CommandSpec, type Io } from './spec.js';
 import { dashboard } from './dashboard.js';
 import { status } from './status.js';
+import { history } from './history.js';
+import { processes } from './processes.js';
 import { steeringCommands } from './steer.js';
 
-const COMMANDS: readonly CommandSpec[] = [status, ...steeringCommands, dashboard];
+const COMMANDS: readonly CommandSpec[] = [
+  status,
+  processes,
+  history,
+  ...steeringCommands,
+  dashboard,
+];
 
 export const EXIT_CODES = [
   '0  done',

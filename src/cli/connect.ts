@@ -4,6 +4,7 @@
  * `--timeout` bounds a whole command, connecting and closing included.
  */
 import { RedisAdmin, type MalformedCircuit } from '../redis/index.js';
+import { operatorActor } from '../redis/history.js';
 import type { IoRedisClient } from '../redis/options.js';
 import { CliFailure, CommandTimeout, type FailureContext } from './failure.js';
 import { printable } from './printable.js';
@@ -183,6 +184,8 @@ export async function openFleet(
     redis: client,
     prefix,
     commandTimeout: timeout,
+    // The history names who sent each command (the dashboard names its client instead).
+    actor: operatorActor('cli'),
     onMalformed: (report: MalformedCircuit) => {
       const what = report.key === null ? report.redisKey : `"${report.key}"`;
       io.stderr.write(`infuse-breaker: skipped ${printable(`${what}: ${report.reason}`)}\n`);

@@ -34,7 +34,12 @@ const HEADERS = ['KEY', 'MODE', 'FAILED/CALLS', 'TRIALS', 'CHANGED', 'RETRY IN',
  * The circuits as an aligned table, one row each (`now` is the local epoch ms of the read); keys
  * with control characters are shown escaped.
  */
-export function table(circuits: readonly FleetCircuit[], now: number): string {
+export function table(
+  circuits: readonly FleetCircuit[],
+  now: number,
+  extra?: { readonly header: string; readonly cell: (circuit: FleetCircuit) => string },
+): string {
+  const headers = extra === undefined ? HEADERS : [...HEADERS, extra.header];
   const rows = circuits.map((c) => [
     printable(c.key),
     c.mode,
@@ -45,9 +50,15 @@ export function table(circuits: readonly FleetCircuit[], now: number): string {
     // Processes that opened the circuit for themselves alone (see `quorum`).
     c.votes > 0 ? String(c.votes) : '-',
     String(c.generation),
+    ...(extra === undefined ? [] : [extra.cell(c)]),
   ]);
-  const all = [HEADERS, ...rows];
-  const widths = HEADERS.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  return columns(headers, rows);
+}
+
+/** An aligned table; the last column is not padded. */
+export function columns(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
   return all
     .map((row) =>
       row

@@ -34,6 +34,8 @@ export interface CommandSpec {
   readonly args: string;
   /** How many positional arguments it takes. */
   readonly positionals: number;
+  /** True when the positional arguments may be left out (`history [KEY]`). */
+  readonly optionalPositionals?: boolean;
   /** Paragraphs for the command's help. */
   readonly description: readonly string[];
   readonly options: OptionSpecs;
@@ -86,7 +88,7 @@ export function parseCommandArgs(
       spec.name,
     );
   }
-  if (count < spec.positionals)
+  if (count < spec.positionals && spec.optionalPositionals !== true)
     throw new UsageError(`${spec.name}: missing ${spec.args}`, spec.name);
   return parsed;
 }

@@ -1,5 +1,5 @@
 /** `infuse-breaker status`: every circuit of the fleet, once or live. */
-import type { FleetCircuit, FleetTransition } from '../redis/index.js';
+import type { FleetTransition } from '../redis/index.js';
 import {
   CONNECTION_OPTIONS,
   failureContext,
@@ -12,6 +12,7 @@ import {
 } from './connect.js';
 import { CommandTimeout, explain } from './failure.js';
 import { jsonCircuit, table, transitionLine } from './format.js';
+import { fleetView, usesCell, usesJson, type FleetView } from './processes.js';
 import { printable, printableJson } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 
@@ -55,8 +56,7 @@ export const status: CommandSpec = {
     try {
       if (values.watch === true) return await watchStatus(settings, values, io, interval);
       return await withFleet(settings, io, async (fleet) => {
-        const circuits = await fleet.admin.list();
-        io.stdout.write(render(circuits, values, fleet) + '\n');
+        io.stdout.write(render(await fleetView(fleet.admin), values, fleet) + '\n');
         return 0;
       });
     } catch (error) {
@@ -74,13 +74,21 @@ function parseInterval(text: string | undefined): number {
   return ms;
 }
 
-function render(circuits: readonly FleetCircuit[], values: Values, fleet: Fleet): string {
-  if (values.json === true)
-    return printableJson(JSON.stringify(circuits.map(jsonCircuit), null, 2));
+function render(view: FleetView, values: Values, fleet: Fleet): string {
+  const { circuits, uses } = view;
+  if (values.json === true) return printableJson(JSON.stringify(jsonView(view), null, 2));
   if (circuits.length === 0) {
     return `No circuit has state in Redis at ${fleet.where} under prefix "${printable(fleet.admin.prefix)}".`;
   }
-  return table(circuits, Date.now());
+  return table(circuits, Date.now(), {
+    header: 'PROCESSES',
+    cell: (circuit) => usesCell(uses.get(circuit.key)),
+  });
+}
+
+/** Circuits for JSON, each with the processes that use it. */
+function jsonView({ circuits, uses }: FleetView): object[] {
+  return circuits.map((c) => ({ ...jsonCircuit(c), processes: usesJson(uses.get(c.key)) }));
 }
 
 /**
@@ -124,27 +132,35 @@ async function watchFleet(
   let again = false;
   let down = false;
 
-  const show = (circuits: FleetCircuit[]): void => {
+  const show = (view: FleetView): void => {
+    const { circuits } = view;
     if (json) {
       io.stdout.write(
-        printableJson(JSON.stringify({ type: 'status', circuits: circuits.map(jsonCircuit) })) +
-          '\n',
+        printableJson(JSON.stringify({ type: 'status', circuits: jsonView(view) })) + '\n',
       );
       return;
     }
     if (tty) {
       const header = `infuse-breaker status · ${fleet.where} · prefix "${printable(fleet.admin.prefix)}" · ${new Date().toISOString()} · Ctrl-C to quit`;
       const log = recent.length === 0 ? '' : `\n\nRecent transitions:\n${recent.join('\n')}`;
-      io.stdout.write(`\x1b[H\x1b[2J${header}\n\n${render(circuits, values, fleet)}${log}\n`);
+      io.stdout.write(`\x1b[H\x1b[2J${header}\n\n${render(view, values, fleet)}${log}\n`);
       return;
     }
     // Appended output: print only what changed (times alone do not count).
     const fingerprint = JSON.stringify(
-      circuits.map((c) => [c.key, c.mode, c.window, c.generation, c.trialsInFlight, c.votes]),
+      circuits.map((c) => [
+        c.key,
+        c.mode,
+        c.window,
+        c.generation,
+        c.trialsInFlight,
+        c.votes,
+        usesCell(view.uses.get(c.key)),
+      ]),
     );
     if (fingerprint === shown) return;
     shown = fingerprint;
-    io.stdout.write(`${render(circuits, values, fleet)}\n\n`);
+    io.stdout.write(`${render(view, values, fleet)}\n\n`);
   };
 
   const refresh = (): Promise<void> => {
@@ -152,13 +168,12 @@ async function watchFleet(
       again = true;
       return refreshing;
     }
-    refreshing = fleet.admin
-      .list()
+    refreshing = fleetView(fleet.admin)
       .then(
-        (circuits) => {
+        (view) => {
           if (down) io.stderr.write('infuse-breaker: Redis answers again\n');
           down = false;
-          show(circuits);
+          show(view);
         },
         (error: unknown) => {
           if (!down) {

@@ -3,4 +3,5 @@ import type { RedisAdmin } from '../redis/admin.js';
 export type { FleetCircuit, FleetCommand } from '../redis/admin.js';
 
 /** What the dashboard needs of {@link RedisAdmin}. */
-export type DashboardAdmin = Pick<RedisAdmin, 'list' | 'get' | 'command' | 'watch'>;
+export type DashboardAdmin = Pick<RedisAdmin, 'list' | 'get' | 'command' | 'watch'> &
+  Partial<Pick<RedisAdmin, 'history' | 'processes'>>;

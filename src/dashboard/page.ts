@@ -1,3 +1,4 @@
+import { insightClient, INSIGHT_STYLE } from './timeline.js';
 import { dashboardClient } from './client.js';
 import { pageTexts } from './page-texts.js';
 import { sharedStream } from './shared-stream.js';
@@ -55,7 +56,8 @@ footer { margin-top: 1rem; color: var(--muted); font-size: .8rem; }
  * stand-in that does what it does (return the function) comes first.
  */
 const SCRIPT = `var __name = (target) => target;
-(${dashboardClient.toString()})(${sharedStream.toString()}, (${pageTexts.toString()})());`;
+(${dashboardClient.toString()})(${sharedStream.toString()}, (${pageTexts.toString()})());
+(${insightClient.toString()})();`;
 
 /**
  * The whole dashboard page: markup, style and script inline, nothing loaded from anywhere else.
@@ -70,7 +72,7 @@ export function renderPage(options: { nonce: string; prefix: string }): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>infuse-breaker · ${prefix}</title>
-<style nonce="${options.nonce}">${STYLE}</style>
+<style nonce="${options.nonce}">${STYLE}${INSIGHT_STYLE}</style>
 </head>
 <body>
 <header>
@@ -88,7 +90,7 @@ export function renderPage(options: { nonce: string; prefix: string }): string {
   <div id="notice" class="notice" role="status" hidden></div>
 </div>
 <table>
-  <thead><tr><th>Circuit</th><th>State</th><th title="failures / calls in the fleet's failure-rate window">Failure rate</th><th>Retry in</th><th>Last change</th><th>Steer (whole fleet)</th></tr></thead>
+  <thead><tr><th>Circuit</th><th>State</th><th title="failures / calls in the fleet's failure-rate window">Failure rate</th><th>Retry in</th><th>Last change</th><th title="the fleet's states (bands), failure rate per minute (line), the last change and the processes that use the circuit">Last hour</th><th>Steer (whole fleet)</th></tr></thead>
   <tbody id="rows"></tbody>
 </table>
 <div id="empty">Loading…</div>

@@ -5,6 +5,7 @@ import type { DashboardAdmin, FleetCommand } from './admin.js';
 import { LiveFeed, toView } from './feed.js';
 import { checkToken, generateToken, RequestGuard, type Refusal } from './guard.js';
 import { renderPage } from './page.js';
+import { Insight, withIdleCircuits } from './insight.js';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -84,7 +85,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!Number.isFinite(refreshInterval) || refreshInterval < 100) {
     throw new TypeError(`refreshInterval must be at least 100 ms (got ${String(refreshInterval)})`);
   }
-  const feed = new LiveFeed({ admin: options.admin, refreshInterval });
+  // Circuits processes use show even while Redis holds nothing for them (insight.ts).
+  const admin = withIdleCircuits(options.admin);
+  const feed = new LiveFeed({ admin, refreshInterval });
   const server = createServer();
   await listen(server, host, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
@@ -95,8 +98,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     throw error;
   }
   const handler = new Handler({
-    admin: options.admin,
+    admin,
     feed,
+    insight: new Insight(admin),
     guard: new RequestGuard(token, host, port),
     prefix: options.prefix ?? 'infuse',
     onCommand: options.onCommand,
@@ -133,6 +137,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 interface HandlerParts {
   readonly admin: DashboardAdmin;
   readonly feed: LiveFeed;
+  readonly insight: Insight;
   readonly guard: RequestGuard;
   readonly prefix: string;
   readonly onCommand: ((entry: CommandRecord) => void) | undefined;
@@ -172,6 +177,12 @@ class Handler {
       case '/api/events':
         this.#parts.feed.attach(response);
         return;
+      case '/api/insight':
+        try {
+          return json(response, 200, await this.#parts.insight.read());
+        } catch (error) {
+          return json(response, statusOf(error), { error: message(error) });
+        }
       default:
         return this.#command(request, response);
     }
@@ -201,7 +212,9 @@ class Handler {
     const { key, command } = body;
     const from = request.socket.remoteAddress ?? '?';
     try {
-      const { before, after } = await this.#parts.admin.command(key, command);
+      const { before, after } = await this.#parts.admin.command(key, command, {
+        actor: `dashboard ${from}`,
+      });
       this.#parts.feed.refreshOne(key);
       const views = { before: before === null ? null : toView(before), after: toView(after) };
       this.#parts.onCommand?.({
@@ -233,6 +246,7 @@ const ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
   '/favicon.ico': 'GET',
   '/api/circuits': 'GET',
   '/api/events': 'GET',
+  '/api/insight': 'GET',
   '/api/command': 'POST',
 };
 

@@ -15,6 +15,8 @@ import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type IoRedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';
+import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
+import { readProcesses, type FleetProcess } from './presence.js';
 
 /**
  * One circuit as the fleet sees it, read from Redis: what every process sharing the circuit
@@ -104,6 +106,24 @@ export interface FleetCommandOptions {
    * @default false
    */
   readonly create?: boolean;
+  /**
+   * Who sends the command, for the history (e.g. `dashboard 10.0.0.7`).
+   * @default the admin's `actor`
+   */
+  readonly actor?: string;
+}
+
+/** Options of {@link RedisAdmin.history}. */
+export interface FleetHistoryQuery {
+  /** Only this circuit's entries. */
+  readonly key?: string;
+  /** Only entries at or after this time (epoch ms). */
+  readonly since?: number;
+  /**
+   * Most entries returned, the newest.
+   * @default 100
+   */
+  readonly limit?: number;
 }
 
 /** What {@link RedisAdmin.command} changed. */
@@ -138,6 +158,11 @@ export interface RedisAdminOptions {
    * @default emits a process warning (`RedisAdminWarning`)
    */
   readonly onMalformed?: (report: MalformedCircuit) => void;
+  /**
+   * Who this admin's commands come from, as the history names it.
+   * @default `admin <user> on <host>` (the operating system's user and host name)
+   */
+  readonly actor?: string;
 }
 
 const COMMANDS = new Set<unknown>([
@@ -201,6 +226,7 @@ export class RedisAdmin {
   readonly #keyPrefix: string;
   readonly #settings: ScriptSettings;
   readonly #opened = new Set<Connection>();
+  readonly #actor: string;
   #command: Promise<AdminConnection> | null = null;
 
   /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
@@ -227,6 +253,13 @@ export class RedisAdmin {
     }
     this.#onMalformed = onMalformed;
     this.#keyPrefix = keyPrefixOf(this.#redis);
+    const actor = options.actor ?? operatorActor('admin');
+    if (typeof actor !== 'string' || actor === '') {
+      throw new TypeError(
+        `RedisAdmin: option "actor" must be a non-empty string; got ${show(actor)}`,
+      );
+    }
+    this.#actor = actor;
     this.#settings = {
       channel: channelName(this.#keyPrefix, this.#prefix),
       ttl: DEFAULTS.ttl,
@@ -308,7 +341,19 @@ export class RedisAdmin {
           writeFeed(connection, indexKey(this.#prefix), key, this.#settings.ttl),
         );
       }
-      return { before, after: toCircuit(key, fleet) };
+      const after = toCircuit(key, fleet);
+      // Every manual action goes into the history, also one that changed no mode. The command
+      // is done: a history Redis did not take must not make it look failed.
+      await writeHistory(connection, this.#prefix, {
+        key,
+        from: before?.mode ?? 'closed',
+        to: after.mode,
+        reason: 'manual',
+        by: options.actor ?? this.#actor,
+        command,
+        scope: 'fleet',
+      }).catch(() => undefined);
+      return { before, after };
     });
   }
 
@@ -363,6 +408,51 @@ export class RedisAdmin {
       throw this.#unreachable(null, error);
     }
     return stop;
+  }
+
+  /**
+   * The fleet's history: every transition a process made and every command sent, newest first,
+   * from a capped stream (the last ~10,000 changes, for a week after the last one).
+   */
+  history(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    if (typeof query !== 'object' || (query as unknown) === null) {
+      return Promise.reject(
+        new TypeError(`RedisAdmin: history takes an options object; got ${show(query)}`),
+      );
+    }
+    const { key, since, limit } = query;
+    if (key !== undefined) {
+      const bad = checkKey(key);
+      if (bad !== null) return Promise.reject(bad);
+    }
+    if (since !== undefined && (typeof since !== 'number' || !Number.isFinite(since))) {
+      return Promise.reject(
+        new TypeError(`RedisAdmin: "since" must be epoch milliseconds; got ${show(since)}`),
+      );
+    }
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      return Promise.reject(
+        new TypeError(`RedisAdmin: "limit" must be a positive integer; got ${show(limit)}`),
+      );
+    }
+    return this.#withConnection(key ?? null, async (connection) => {
+      const { entries } = await this.#call(
+        key ?? null,
+        readHistory(connection, this.#prefix, query),
+      );
+      return entries;
+    });
+  }
+
+  /**
+   * The processes that share the fleet's circuits now, as their heartbeats show them (each
+   * `RedisStore` beats within `pollInterval` of a change, and every 5 s at least): who they are,
+   * whether they lost Redis, and each circuit they use with its state, votes and counts there.
+   */
+  processes(): Promise<FleetProcess[]> {
+    return this.#withConnection(null, (connection) =>
+      this.#call(null, readProcesses(connection, this.#prefix)),
+    );
   }
 
   /** Closes the connections this admin opened (never the client it was given). */

@@ -23,6 +23,7 @@ import {
 import { within } from './wait.js';
 import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
+import { Usage } from './presence.js';
 
 const BYPASS: Ticket = Object.freeze({ allowed: true, kind: 'bypass', generation: -1 });
 
@@ -52,6 +53,8 @@ export interface CircuitHost {
   leasing(circuit: RedisCircuit): void;
   /** The circuit's state was created or changed here: list it for preloading. */
   index(circuit: RedisCircuit): void;
+  /** A script of this process made a transition of the fleet's state: write it into the history. */
+  made(circuit: RedisCircuit, fleet: FleetState, event: ScriptEvent): void;
   /** A lease id prefix unique across the fleet. */
   leaseBatch(): string;
   /** This process's id in the quorum's ballots. */
@@ -91,6 +94,8 @@ export class RedisCircuit implements StoreCircuit {
   readonly key: string;
   readonly keys: CircuitKeys;
   readonly policy: Policy;
+  /** This process's calls through the circuit, for its heartbeat (presence.ts). */
+  readonly usage = new Usage();
   readonly #host: CircuitHost;
 
   /** The fleet's state as last learned (before the first read: what `initialState` would give). */
@@ -196,12 +201,17 @@ export class RedisCircuit implements StoreCircuit {
       this.#inFlight++;
       return ticket;
     }
-    if (this.#loading !== null) return this.#loading.then(() => this.acquire());
+    return this.usage.admit(this.#admit());
+  }
+
+  #admit(): Admission | Promise<Admission> {
+    if (this.#loading !== null) return this.#loading.then(() => this.#admit());
     if (this.#fallback !== null) return this.#acquireLocally(this.#fallback);
     return this.#decide(true);
   }
 
   release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void> {
+    this.usage.settled(verdict);
     if (ticket === this.#closed) {
       this.#inFlight--;
       if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);
@@ -664,6 +674,7 @@ export class RedisCircuit implements StoreCircuit {
         });
       }
       if (reply.created || reply.event !== null) this.#host.index(this);
+      if (reply.event !== null) this.#host.made(this, reply.fleet, reply.event);
       this.#recount(reply.fleet);
       // Changes the feed lists from before this reply are known now: no need to read them again.
       if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;

@@ -7,6 +7,7 @@ export type {
   FleetCommand,
   FleetCommandOptions,
   FleetCommandResult,
+  FleetHistoryQuery,
   FleetTransition,
   MalformedCircuit,
   RedisAdminOptions,
@@ -18,3 +19,5 @@ export {
   type RedisStoreErrorCode,
 } from './errors.js';
 export type { IoRedisClient, RedisStoreOptions } from './options.js';
+export type { HistoryEntry } from './history.js';
+export type { FleetProcess, ProcessCircuit } from './presence.js';

@@ -1,4 +1,5 @@
 import type { Policy } from '../stores/store.js';
+import { OPS_SCRIPTS } from './ops-lua.js';
 
 /**
  * The Lua scripts that make every decision of a shared circuit. Each runs atomically on the node
@@ -535,6 +536,8 @@ export const SCRIPTS = {
   infuseRenew: { numberOfKeys: 4, lua: RENEW },
   infuseIndex: { numberOfKeys: 1, lua: INDEX },
   infusePoll: { numberOfKeys: 1, lua: POLL },
+  // History and heartbeats (ops-lua.ts): never part of a decision.
+  ...OPS_SCRIPTS,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -21,6 +21,8 @@ import {
 import { describeFailure } from './errors.js';
 import { parseFeed, parseMessage, parseReply, type Feed, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
+import { HistoryRecorder } from './history.js';
+import { Presence } from './presence.js';
 import { scriptHead, type ScriptName } from './lua.js';
 import {
   normalizeRedisStoreOptions,
@@ -98,6 +100,9 @@ export class RedisStore implements Store {
   #renewTimer: NodeJS.Timeout | null = null;
   /** The `degraded` event of the outage under way, told to an `Infuse` that connects during it. */
   #outage: StoreEvent | null = null;
+  /** What operators see: this process's transitions (history.ts) and its heartbeat (presence.ts). */
+  readonly #history: HistoryRecorder;
+  readonly #presence: Presence;
 
   /** Validates `options` (a TypeError names any bad one). Connections open on first use. */
   constructor(options: RedisStoreOptions) {
@@ -127,9 +132,25 @@ export class RedisStore implements Store {
       dirty: (circuit) => this.#markDirty(circuit),
       leasing: (circuit) => this.#markLeasing(circuit),
       index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
+      made: (circuit, fleet, event) => this.#history.made(circuit.key, fleet, event),
       leaseBatch: () => `${this.#id}:${++this.#batches}`,
       voter: this.#id,
     };
+    const answering = (): Connection | null => (this.#phase === 'up' ? this.#command : null);
+    this.#history = new HistoryRecorder(prefix, answering, (error) =>
+      this.#emit({
+        type: 'error',
+        message: `RedisStore: could not write the history of transitions (${describeFailure(error)}); calls are not affected`,
+        error,
+      }),
+    );
+    this.#presence = new Presence({
+      prefix,
+      id: this.#id,
+      interval: this.#options.pollInterval,
+      connection: answering,
+      circuits: () => this.#circuits.values(),
+    });
   }
 
   /** How many circuits the store holds in this process. */
@@ -208,6 +229,7 @@ export class RedisStore implements Store {
    * every circuit. Called by the last `Infuse` to shut down; using the store again reopens them.
    */
   async close(): Promise<void> {
+    await this.#presence.stop(this.#phase === 'up' ? this.#command : null);
     const connections = [this.#command, this.#subscriber];
     this.#command = null;
     this.#subscriber = null;
@@ -308,6 +330,7 @@ export class RedisStore implements Store {
       this.#phase = 'up';
       this.#started?.resolve();
       this.#schedulePoll();
+      this.#presence.start();
     } else if (this.#phase === 'down') {
       void this.#probe();
     }
@@ -347,6 +370,7 @@ export class RedisStore implements Store {
     }
     for (const circuit of this.#circuits.values()) circuit.fallBack();
     if (phase !== 'recovering') {
+      this.#presence.lost();
       this.#outage = {
         type: 'degraded',
         message: `RedisStore: ${describeFailure(error)}; circuits run on per-process state until it is back`,
@@ -397,6 +421,7 @@ export class RedisStore implements Store {
       message: 'RedisStore: Redis is reachable again; circuits share the fleet state again',
     });
     this.#schedulePoll();
+    this.#presence.back();
   }
 
   /** The phase now (a method, so that checks after an await are not narrowed away). */
@@ -531,6 +556,9 @@ export class RedisStore implements Store {
   }
 
   #announce(transition: Transition): void {
+    // The fleet's transitions are written by the process whose script made them (`made`); a
+    // process's own (its own open without a quorum, its state while Redis is away) here.
+    if (transition.scope === 'process') this.#history.record(transition);
     for (const hooks of this.#hooks) hooks.transition(transition);
   }
 

@@ -79,13 +79,17 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
           const lines = shown.stdout.trimEnd().split('\n');
           expect(lines).toHaveLength(4);
           expect(lines[0]).toMatch(
-            /^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +VOTES +GEN$/,
+            /^KEY +MODE +FAILED\/CALLS +TRIALS +CHANGED +RETRY IN +VOTES +GEN +PROCESSES$/,
           );
           expect(lines[1]).toMatch(
-            /^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +- +1$/,
+            /^api\.example\.com +open +- +- +\d+(ms|s) ago +(5\d|60)s +- +1 +(-|1.*)$/,
           );
-          expect(lines[2]).toMatch(/^off\.internal +disabled +- +- +\d+(ms|s) ago +- +- +1$/);
-          expect(lines[3]).toMatch(/^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +- +0$/);
+          expect(lines[2]).toMatch(
+            /^off\.internal +disabled +- +- +\d+(ms|s) ago +- +- +1 +(-|1)$/,
+          );
+          expect(lines[3]).toMatch(
+            /^rate\.example\.com +closed +1\/4 \(25%\) +- +never +- +- +0 +(-|1)$/,
+          );
           return lines;
         },
         { timeout: 15_000 },

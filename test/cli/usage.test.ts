@@ -15,7 +15,7 @@ describe('infuse-breaker help and version', () => {
   it('--help lists every command, the connection options and the exit statuses', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['status', 'open', 'close', 'disable', 'clear']) {
+    for (const command of ['status', 'processes', 'history', 'open', 'close', 'disable', 'clear']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(help.stdout).toContain('--redis URL');
@@ -25,7 +25,7 @@ describe('infuse-breaker help and version', () => {
     expect((await cli(['help'])).stdout).toBe(help.stdout);
   });
 
-  it.each(['status', 'open', 'close', 'disable', 'clear'])(
+  it.each(['status', 'processes', 'history', 'open', 'close', 'disable', 'clear'])(
     '%s --help explains the command and its options',
     async (command) => {
       const help = await cli([command, '--help']);
@@ -52,7 +52,7 @@ describe('infuse-breaker bad command lines exit 2 and name the problem', () => {
     [[], 'missing command'],
     [
       ['stat'],
-      'unknown command "stat"; commands are: status, open, close, disable, clear, dashboard',
+      'unknown command "stat"; commands are: status, processes, history, open, close, disable, clear, dashboard',
     ],
     [['--bogus'], 'unknown option "--bogus"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],

@@ -12,4 +12,10 @@ export type {
   RedisAdminOptions,
 } from './admin.js';
 export { RedisStoreError, RedisAdminError, type RedisAdminErrorCode } from './errors.js';
-export type { IoRedisClient, RedisStoreOptions } from './options.js';
+export type {
+  IoRedisClient,
+  NodeRedisClient,
+  NodeRedisCluster,
+  RedisClient,
+  RedisStoreOptions,
+} from './options.js';

@@ -208,6 +208,8 @@ class NodeRedisClusterConnection extends NodeRedisConnection {
   /** True once the slot map is known (connect() resolved) and until destroy(). */
   #connected = false;
   #ended = false;
+  /** The last connect(), which subscribe() waits for. */
+  #opening: Promise<void> | null = null;
 
   constructor(cluster: NodeRedisCluster, redactor: Redactor) {
     super(redactor);
@@ -230,7 +232,9 @@ class NodeRedisClusterConnection extends NodeRedisConnection {
     return this.#cluster.sendCommand(firstKey, readonly, args);
   }
 
-  subscribe(channel: string): Promise<unknown> {
+  async subscribe(channel: string): Promise<unknown> {
+    // The cluster picks its pub/sub node from the slot map: only once it is connected.
+    await this.#opening?.catch(() => undefined);
     return this.#cluster.subscribe(channel, this.message);
   }
 
@@ -240,7 +244,12 @@ class NodeRedisClusterConnection extends NodeRedisConnection {
     );
   }
 
-  async connect(): Promise<void> {
+  connect(): Promise<void> {
+    this.#opening = this.#connect();
+    return this.#opening;
+  }
+
+  async #connect(): Promise<void> {
     this.#ended = false;
     try {
       if (!this.#cluster.isOpen) await this.#cluster.connect();

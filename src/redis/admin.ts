@@ -7,13 +7,14 @@ import {
   openCommandConnection,
   openSubscriber,
   runScript,
+  whereIs,
   type Connection,
 } from './connections.js';
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
-import { checkClient, checkPrefix, DEFAULTS, type IoRedisClient } from './options.js';
+import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';
 import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
 import { readProcesses, type FleetProcess } from './presence.js';
@@ -140,7 +141,7 @@ export interface RedisAdminOptions {
    * An ioredis `Redis` or `Cluster` (5 or 6). The admin never sends a command on it: it opens its
    * own connections from it (one for commands, one subscriber per `watch`) and closes only those.
    */
-  readonly redis: IoRedisClient;
+  readonly redis: RedisClient;
   /**
    * The `prefix` of the fleet's {@link RedisStore}s.
    * @default 'infuse'
@@ -186,15 +187,8 @@ const READER: Policy = {
 /** Circuits read at once by `list`. */
 const BATCH = 256;
 
-/** The part of an ioredis connection the admin uses beyond what the store does. */
-interface AdminConnection extends Connection {
-  readonly isCluster?: boolean;
-  scan(cursor: string, ...args: (string | number)[]): Promise<[string, string[]]>;
-  hget(key: string, field: string): Promise<string | null>;
-  exists(key: string): Promise<number>;
-  nodes(role: 'master'): AdminConnection[];
-  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+/** Everything the admin needs of a connection is on the seam. */
+type AdminConnection = Connection;
 
 /**
  * Sees and steers every circuit of a fleet that shares state through {@link RedisStore}: lists
@@ -219,7 +213,7 @@ interface AdminConnection extends Connection {
  * ```
  */
 export class RedisAdmin {
-  readonly #redis: IoRedisClient;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #timeout: number;
   readonly #onMalformed: (report: MalformedCircuit) => void;
@@ -368,7 +362,7 @@ export class RedisAdmin {
       throw new TypeError(`RedisAdmin: watch needs a listener function; got ${show(listener)}`);
     }
     const channel = this.#settings.channel;
-    const subscriber = openSubscriber(this.#redis) as AdminConnection;
+    const subscriber = openSubscriber(this.#redis);
     this.#opened.add(subscriber);
     subscriber.on('error', () => undefined); // it reconnects by itself
     subscriber.on('message', (from, message) => {
@@ -466,7 +460,7 @@ export class RedisAdmin {
   /** The command connection, opened and ready; rejects when Redis cannot be reached. */
   #connect(key: string | null): Promise<AdminConnection> {
     if (this.#command !== null) return this.#command;
-    const connection = openCommandConnection(this.#redis, this.#timeout) as AdminConnection;
+    const connection = openCommandConnection(this.#redis, this.#timeout);
     this.#opened.add(connection);
     connection.on('error', () => undefined); // failures reach the caller as rejected commands
     const opened = whenReady(connection, this.#timeout).then(
@@ -516,7 +510,7 @@ export class RedisAdmin {
    */
   async #scan(connection: AdminConnection): Promise<string[]> {
     const match = `${escapeGlob(this.#keyPrefix + this.#prefix)}:{${'?'.repeat(16)}}:*`;
-    const nodes = connection.isCluster === true ? connection.nodes('master') : [connection];
+    const nodes = connection.isCluster ? connection.nodes('master') : [connection];
     const found = new Map<string, string>(); // a key can be seen twice while a Cluster moves slots
     for (const node of nodes) {
       let cursor = '0';
@@ -594,7 +588,7 @@ export class RedisAdmin {
     return new RedisAdminError(
       'EREDISUNAVAILABLE',
       key,
-      `RedisAdmin: Redis cannot be reached at ${describe(this.#redis)} (${why}); nothing was changed`,
+      `RedisAdmin: Redis cannot be reached at ${whereIs(this.#redis)} (${why}); nothing was changed`,
       cause,
     );
   }
@@ -663,17 +657,6 @@ function isReplyError(error: unknown): error is Error {
 /** Escapes a literal for a Redis MATCH pattern. */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-/** Where the client points, for error messages. */
-function describe(client: IoRedisClient): string {
-  const source = client as unknown as {
-    options: { host?: string; port?: number };
-    startupNodes?: { host?: string; port?: number }[];
-  };
-  const nodes = client.isCluster ? (source.startupNodes ?? []) : [source.options];
-  const list = nodes.map((node) => `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}`);
-  return list.length === 0 ? 'the given client' : list.join(', ');
 }
 
 /** Resolves when the connection is ready; rejects on its first error or after `ms`. */

@@ -1,94 +1,109 @@
-import { SCRIPTS, type ScriptName } from './lua.js';
-import type { IoRedisClient } from './options.js';
+/**
+ * The seam between src/redis and the Redis client the user gave: the store and the admin open
+ * their connections here and use nothing of a client but {@link Connection}. Which client it is
+ * (ioredis 5 or 6, iovalkey, node-redis 5 or 6) is decided once per client object, by shape.
+ */
+import type { ScriptName } from './lua.js';
+import {
+  describeClient,
+  identifyClient,
+  secretsOf,
+  type KnownClient,
+} from './connection/clients.js';
+import {
+  ioRedisKeyPrefix,
+  openIoRedisCommand,
+  openIoRedisSubscriber,
+} from './connection/ioredis.js';
+import {
+  openNodeRedisClusterCommand,
+  openNodeRedisClusterSubscriber,
+  openNodeRedisCommand,
+  openNodeRedisSubscriber,
+} from './connection/node-redis.js';
+import { Redactor } from './connection/redact.js';
+import type { RedisClient } from './options.js';
+import type { Connection } from './connection/types.js';
 
-/** What the store uses of an ioredis connection (`Redis` or `Cluster`, 5 or 6). */
-export interface Connection {
-  readonly status: string;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
-  subscribe(channel: string): Promise<unknown>;
-  ping(): Promise<unknown>;
-  zrevrange(key: string, start: number, stop: number): Promise<string[]>;
-  zrem(key: string, member: string): Promise<unknown>;
-  connect(): Promise<void>;
-  disconnect(): void;
+export type { Connection, ConnectionEvent } from './connection/types.js';
+
+interface Client {
+  readonly known: KnownClient;
+  readonly redactor: Redactor;
 }
 
-interface Duplicable {
-  readonly isCluster: boolean;
-  readonly options: { readonly keyPrefix?: string; readonly redisOptions?: object };
-  duplicate(...args: unknown[]): Connection;
+const clients = new WeakMap<object, Client>();
+
+function clientOf(redis: RedisClient): Client {
+  let client = clients.get(redis);
+  if (client === undefined) {
+    const known = identifyClient('RedisStore', redis);
+    client = { known, redactor: new Redactor(secretsOf(known)) };
+    clients.set(redis, client);
+  }
+  return client;
 }
 
 /**
- * Opens a connection from the client the user gave, with its options plus `overrides`. For a
- * Cluster, per-node settings go into `redisOptions` while `enableOfflineQueue`, `lazyConnect` and
- * auto-pipelining stay at the top level (ioredis ignores them inside `redisOptions`).
+ * The connection every script runs on, tuned so that a dead, frozen or failing-over Redis fails a
+ * command fast instead of holding it (no offline queue, a command timeout, no retries, nothing
+ * re-sent after a reconnect) and a Cluster redirection is followed, never reported.
  */
-function duplicate(
-  client: IoRedisClient,
-  top: Record<string, unknown>,
-  node: Record<string, unknown>,
-): Connection {
-  const source = client as unknown as Duplicable;
-  if (source.isCluster) {
-    return source.duplicate(undefined, {
-      ...top,
-      redisOptions: { ...source.options.redisOptions, ...node },
-    });
+export function openCommandConnection(redis: RedisClient, commandTimeout: number): Connection {
+  const { known, redactor } = clientOf(redis);
+  switch (known.kind) {
+    case 'ioredis':
+      return openIoRedisCommand(known.client, commandTimeout, redactor);
+    case 'node-redis':
+      return openNodeRedisCommand(known.client, commandTimeout, redactor);
+    case 'node-redis-cluster':
+      return openNodeRedisClusterCommand(known.client, commandTimeout, redactor);
   }
-  return source.duplicate({ ...top, ...node });
 }
 
-/**
- * The connection every script runs on, tuned so that a dead or frozen Redis fails a command fast
- * instead of holding it: no offline queue, a command timeout, no retries, and nothing re-sent
- * after a reconnect (a re-sent report would count twice).
- */
-export function openCommandConnection(client: IoRedisClient, commandTimeout: number): Connection {
-  const connection = duplicate(
-    client,
-    { lazyConnect: false, enableOfflineQueue: false, enableAutoPipelining: true },
-    { commandTimeout, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
-  );
-  for (const [name, definition] of Object.entries(SCRIPTS)) {
-    connection.defineCommand(name, definition);
+/** The subscriber connection; it subscribes again by itself after a reconnect. */
+export function openSubscriber(redis: RedisClient): Connection {
+  const { known, redactor } = clientOf(redis);
+  switch (known.kind) {
+    case 'ioredis':
+      return openIoRedisSubscriber(known.client, redactor);
+    case 'node-redis':
+      return openNodeRedisSubscriber(known.client, redactor);
+    case 'node-redis-cluster':
+      return openNodeRedisClusterSubscriber(known.client, redactor);
   }
-  return connection;
 }
 
-/** The subscriber connection; ioredis subscribes again by itself after a reconnect. */
-export function openSubscriber(client: IoRedisClient): Connection {
-  return duplicate(client, { lazyConnect: false, enableOfflineQueue: true }, {});
+/** The prefix the client adds to every key (ioredis' `keyPrefix`; channels excepted). */
+export function keyPrefixOf(redis: RedisClient): string {
+  const { known } = clientOf(redis);
+  return known.kind === 'ioredis' ? ioRedisKeyPrefix(known.client) : '';
 }
 
-/** The `keyPrefix` ioredis adds to every key of this client (channels excepted). */
-export function keyPrefixOf(client: IoRedisClient): string {
-  const options = (client as unknown as Duplicable).options;
-  const redisOptions = options.redisOptions as { keyPrefix?: unknown } | undefined;
-  const prefix = options.keyPrefix ?? redisOptions?.keyPrefix;
-  return typeof prefix === 'string' ? prefix : '';
+/** Where the client points (host:port, never credentials), for error messages. */
+export function whereIs(redis: RedisClient): string {
+  return describeClient(clientOf(redis).known);
 }
 
-/** Runs one of our scripts (defined on `connection` by {@link openCommandConnection}). */
+/** `text` with the client's credentials masked (for messages built from what a client said). */
+export function redact(redis: RedisClient, text: string): string {
+  return clientOf(redis).redactor.text(text);
+}
+
+/** Runs one of our scripts on `connection`. */
 export function runScript(
   connection: Connection,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  const command = (connection as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
-    name
-  ];
-  if (command === undefined) return Promise.reject(new Error(`script ${name} is not defined`));
-  return command.call(connection, ...keys, ...args);
+  return connection.runScript(name, keys, args);
 }
 
 /** Closes a connection and resolves once it has ended (or after a second at most). */
 export function disconnect(connection: Connection): Promise<void> {
   return new Promise((resolve) => {
-    // Owners' listeners check that the connection is still theirs, so they need not be removed
-    // (removeAllListeners would also strip ioredis' own, and 'end' would never come).
+    // Owners' listeners check that the connection is still theirs, so they need not be removed.
     connection.on('error', () => undefined);
     if (connection.status === 'end') {
       resolve();

@@ -18,6 +18,12 @@ export {
   type RedisAdminErrorCode,
   type RedisStoreErrorCode,
 } from './errors.js';
-export type { IoRedisClient, RedisStoreOptions } from './options.js';
+export type {
+  IoRedisClient,
+  NodeRedisClient,
+  NodeRedisCluster,
+  RedisClient,
+  RedisStoreOptions,
+} from './options.js';
 export type { HistoryEntry } from './history.js';
 export type { FleetProcess, ProcessCircuit } from './presence.js';

@@ -1,26 +1,67 @@
 import { show } from '../core/options.js';
+import { identifyClient } from './connection/clients.js';
 
 /**
- * The part of an ioredis `Redis` or `Cluster` that {@link RedisStore} relies on, written
- * structurally so that a client of ioredis 5 or 6 fits without this package importing either.
+ * The part of an ioredis `Redis` or `Cluster` (ioredis 5 or 6, or iovalkey, whose API is
+ * ioredis') that {@link RedisStore} relies on, written structurally so that any of them fits
+ * without this package importing one. A `Redis` created with `{ sentinels, name }` connects
+ * through Sentinel.
  */
 export interface IoRedisClient {
-  /** True for an ioredis `Cluster`. */
+  /** True for a `Cluster`. */
   readonly isCluster: boolean;
   /** The client's options; RedisStore copies them into the connections it opens. */
   readonly options: object;
-  /** ioredis' `duplicate()`: a new client with the same options (plus overrides). */
+  /** `duplicate()`: a new client with the same options (plus overrides). */
   duplicate(...args: never[]): unknown;
 }
+
+/**
+ * The part of a node-redis (5 or 6) client, from `createClient()`, that {@link RedisStore} relies
+ * on. It need not be connected: the store opens connections of its own from it.
+ */
+export interface NodeRedisClient {
+  /** True while the client's socket is open. */
+  readonly isOpen: boolean;
+  /** True while the client can send commands. */
+  readonly isReady: boolean;
+  /** `duplicate()`: a new client with the same options (plus overrides). */
+  duplicate(overrides?: never): unknown;
+  /** Sends a command given as its arguments. */
+  sendCommand(args: never, options?: never): Promise<unknown>;
+}
+
+/** The part of a node-redis (5 or 6) cluster, from `createCluster()`, that the store relies on. */
+export interface NodeRedisCluster {
+  /** True while the cluster is connected. */
+  readonly isOpen: boolean;
+  /** The masters (each is scanned by RedisAdmin). */
+  readonly masters: readonly unknown[];
+  /** `duplicate()`: a new cluster client with the same options (plus overrides). */
+  duplicate(overrides?: never): unknown;
+  /** The client of one node. */
+  nodeClient(node: never): unknown;
+  /** Sends a command to the node that owns `firstKey`. */
+  sendCommand(firstKey: never, isReadonly: never, args: never, options?: never): Promise<unknown>;
+}
+
+/**
+ * A Redis client that {@link RedisStore} and `RedisAdmin` accept: ioredis 5 or 6 or iovalkey
+ * (`Redis`, through Sentinel or not, or `Cluster`), or node-redis 5 or 6 (`createClient()`,
+ * `createCluster()`). The kind is told apart by shape when the store is created.
+ */
+export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster;
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /**
-   * An ioredis client: `new Redis(url)` or `new Redis.Cluster(nodes)` (ioredis 5 or 6). The store
-   * never sends a command on it: it opens its own connections from it (one for commands, tuned to
-   * fail fast, and one subscriber) and closes only those.
+   * A Redis client (see {@link RedisClient}): ioredis or iovalkey `new Redis(url)`, `new
+   * Redis({ sentinels, name })` or `new Cluster(nodes)`; node-redis `createClient({ url })` or
+   * `createCluster({ rootNodes })`. The store never sends a command on it and needs it not
+   * connected: it opens its own connections from it (one for commands, tuned to fail fast, and one
+   * subscriber) and closes only those.
    */
-  readonly redis: IoRedisClient;
+  readonly redis: RedisClient;
   /**
    * Prefix of every key and of the pub/sub channel. Processes that share circuits use the same
    * prefix. Must not contain `{` or `}` (that would change the keys' hash tag).
@@ -86,7 +127,7 @@ export interface RedisStoreOptions {
 
 /** {@link RedisStoreOptions}, validated and with defaults applied. */
 export interface NormalizedRedisStoreOptions {
-  readonly redis: IoRedisClient;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly commandTimeout: number;
   readonly waitTimeout: number;
@@ -155,21 +196,10 @@ export function normalizeRedisStoreOptions(options: unknown): NormalizedRedisSto
   return normalized;
 }
 
-/** Checks the `redis` option of `owner` (RedisStore, RedisAdmin). */
-export function checkClient(owner: string, redis: unknown): IoRedisClient {
-  const client = redis as Partial<IoRedisClient> | null | undefined;
-  if (
-    typeof client !== 'object' ||
-    client === null ||
-    typeof client.duplicate !== 'function' ||
-    typeof client.isCluster !== 'boolean' ||
-    typeof client.options !== 'object'
-  ) {
-    throw new TypeError(
-      `${owner}: option "redis" must be an ioredis Redis or Cluster client; got ${show(redis)}`,
-    );
-  }
-  return client as IoRedisClient;
+/** Checks the `redis` option of `owner` (RedisStore, RedisAdmin): a TypeError names what was given. */
+export function checkClient(owner: string, redis: unknown): RedisClient {
+  identifyClient(owner, redis);
+  return redis as RedisClient;
 }
 
 /** Checks the `prefix` option of `owner` (RedisStore, RedisAdmin). */

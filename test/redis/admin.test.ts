@@ -386,7 +386,7 @@ describe('RedisAdmin without Redis', () => {
   it('names a bad option or argument in a TypeError', async () => {
     const client = deadClient(await deadPort());
     expect(() => new RedisAdmin({ redis: {} as never })).toThrow(
-      /RedisAdmin: option "redis" must be an ioredis Redis or Cluster client/,
+      /RedisAdmin: option "redis" must be an ioredis \(5 or 6\) or iovalkey Redis or Cluster, or a node-redis/,
     );
     expect(() => new RedisAdmin({ redis: client, prefix: 'a{b}' })).toThrow(/option "prefix"/);
     expect(() => new RedisAdmin({ redis: client, commandTimeout: 0 })).toThrow(

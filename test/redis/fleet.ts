@@ -81,16 +81,17 @@ export class Upstream {
   }
 }
 
-/** One child process of the fleet. */
-export class Worker {
+/** One child process of the fleet; `C` is what its script understands. */
+export class Worker<C extends { readonly type: string } = WorkerCommand> {
   readonly name: string;
   readonly messages: WorkerMessage[] = [];
   readonly #child: ChildProcess;
   readonly #waiters = new Waiters();
 
-  constructor(config: WorkerConfig) {
+  /** `script`: the worker to run (fixtures/worker.ts unless given), with `config` as argument. */
+  constructor(config: { readonly name: string }, script = WORKER) {
     this.name = config.name;
-    this.#child = fork(WORKER, [JSON.stringify(config)], {
+    this.#child = fork(script, [JSON.stringify(config)], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -109,18 +110,18 @@ export class Worker {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
-  send(command: WorkerCommand): void {
+  send(command: C): void {
     this.#child.send(command);
   }
 
   /** Sends `command` and resolves with the first later message of type `reply`. */
-  async ask(command: WorkerCommand, reply: string, timeout = 15_000): Promise<WorkerMessage> {
+  async ask(command: C, reply: string, timeout = 15_000): Promise<WorkerMessage> {
     const seen = this.messages.length;
     this.send(command);
     return this.waitFor((m, i) => i >= seen && m.type === reply, timeout);
   }
 
-  async stats(command: WorkerCommand, reply: string): Promise<CallStats & { state: string }> {
+  async stats(command: C, reply: string): Promise<CallStats & { state: string }> {
     const message = await this.ask(command, reply);
     return { ...(message.stats as CallStats), state: message.state as string };
   }
@@ -153,7 +154,8 @@ export class Worker {
   async exit(): Promise<void> {
     if (!this.alive) return;
     const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    this.send({ type: 'exit' });
+    // Every worker script understands 'exit'.
+    this.#child.send({ type: 'exit' });
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
@@ -161,11 +163,13 @@ export class Worker {
 }
 
 /** Starts `count` workers with `config(i)` and waits until each has reached Redis. */
-export async function startWorkers(
-  count: number,
-  config: (index: number) => WorkerConfig,
-): Promise<Worker[]> {
-  const workers = Array.from({ length: count }, (_, i) => new Worker(config(i)));
+export async function startWorkers<
+  C extends { readonly type: string } = WorkerCommand,
+  // Checks each caller's configs against its worker script's type (fixtures/worker.ts by default).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  Config extends { readonly name: string } = WorkerConfig,
+>(count: number, config: (index: number) => Config, script?: string): Promise<Worker<C>[]> {
+  const workers = Array.from({ length: count }, (_, i) => new Worker<C>(config(i), script));
   await Promise.all(
     workers.map(async (worker) => {
       const ready = await worker.waitFor((m) => m.type === 'ready', 30_000);

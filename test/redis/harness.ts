@@ -4,7 +4,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
-import { RedisStore, type RedisStoreOptions } from '../../src/redis/index.js';
+import { RedisStore, type RedisClient, type RedisStoreOptions } from '../../src/redis/index.js';
 import type { Infuse, Store } from '../../src/index.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
@@ -32,17 +32,29 @@ export function clientFor(target: Target, major: 5 | 6 = 5): Client {
   return client;
 }
 
+/** A user's client of any supported kind, and how the user closes it. */
+export interface UserClient {
+  readonly redis: RedisClient;
+  close(): void;
+}
+
 export class StoreFactory {
   readonly #target: Target;
   readonly #clients = new Map<Store, Client>();
+  readonly #others = new Map<Store, UserClient>();
   readonly #prefixes = new Map<Store, string>();
   readonly #options: Partial<RedisStoreOptions>;
-  readonly #major: 5 | 6;
+  readonly #client: 5 | 6 | ((target: Target) => UserClient);
 
-  constructor(target: Target, options: Partial<RedisStoreOptions> = {}, major: 5 | 6 = 5) {
+  /** `client`: an ioredis major, or how to make another client for the target. */
+  constructor(
+    target: Target,
+    options: Partial<RedisStoreOptions> = {},
+    client: 5 | 6 | ((target: Target) => UserClient) = 5,
+  ) {
     this.#target = target;
     this.#options = options;
-    this.#major = major;
+    this.#client = client;
   }
 
   prefixOf(store: Store): string {
@@ -61,9 +73,12 @@ export class StoreFactory {
     prefix = freshPrefix(),
     options: Partial<RedisStoreOptions> = {},
   ): Promise<RedisStore> {
-    const redis = clientFor(this.#target, this.#major);
+    const make = this.#client;
+    const other = typeof make === 'function' ? make(this.#target) : null;
+    const redis = other?.redis ?? clientFor(this.#target, make as 5 | 6);
     const store = new RedisStore({ ...this.#options, ...options, redis, prefix });
-    this.#clients.set(store, redis);
+    if (other === null) this.#clients.set(store, redis as Client);
+    else this.#others.set(store, other);
     this.#prefixes.set(store, prefix);
     if (!(await store.ready())) throw new Error('RedisStore could not reach Redis');
     return store;
@@ -79,6 +94,8 @@ export class StoreFactory {
     this.#clients.delete(store);
     this.#prefixes.delete(store);
     client?.disconnect();
+    this.#others.get(store)?.close();
+    this.#others.delete(store);
   }
 }
 

@@ -7,9 +7,14 @@ const redis = new Redis({ lazyConnect: true });
 
 describe('RedisStore options', () => {
   it.each([
-    [{}, /option "redis" must be an ioredis Redis or Cluster client; got undefined/],
-    [{ redis: {} }, /option "redis" must be an ioredis Redis or Cluster client; got an object/],
-    [{ redis: 'redis://localhost' }, /option "redis" .* got "redis:\/\/localhost"/],
+    [{}, /option "redis" must be an ioredis \(5 or 6\) or iovalkey .* got undefined/],
+    [{ redis: {} }, /option "redis" must be .* or createCluster\(\); got a plain object/],
+    [{ redis: new Map() }, /option "redis" must be .*; got an object of class Map/],
+    // A URL is not echoed: it may carry a password.
+    [
+      { redis: 'redis://:s3cret@localhost' },
+      /option "redis" must be .*; got a string \(pass a client created from the URL instead\)$/,
+    ],
     [{ redis, prefix: '' }, /option "prefix" must be a non-empty string without braces; got ""/],
     [{ redis, prefix: 'a{b}' }, /option "prefix" .* got "a\{b\}"/],
     [{ redis, waitTimeout: 0 }, /option "waitTimeout" must be an integer of at least 1; got 0/],

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const store = await factory.create(undefined, { flushInterval: 20 });
   opened.stores.push(store);
   prefix = factory.prefixOf(store);
-  infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000 });
+  infuse = new Infuse({ store, failMax: 2, resetTimeout: 60_000, quorum: 1 }); // one process opens the fleet
   opened.infuse.push(infuse);
   await failTimes(infuse, 'api.example.com', 2);
 }, 30_000);

@@ -91,7 +91,10 @@ describe('the dashboard timeline, processes and reasons in headless Chromium', (
     await expect
       .poll(() => cell('.reason').textContent(), { timeout: 15_000 })
       .toMatch(new RegExp(`^closed → open \\(own\\): failMax · process \\d+ on `));
-    expect(await page.locator(`tr[data-key="${KEY}"] .badge`).textContent()).toBe('closed');
+    // The fleet stays closed; the badge counts the process that opened for itself (its vote).
+    expect(await page.locator(`tr[data-key="${KEY}"] .badge`).textContent()).toBe(
+      'closed · open in 1 process',
+    );
     expect(await cell('rect.own').count()).toBe(1);
   });
 

@@ -71,7 +71,13 @@ describe('circuit keys', () => {
         CircuitBreakerError,
       );
     }
-    const keys = (await keysOf(admin, prefix)).filter((key) => key !== `${prefix}:index`);
+    // The index, the history stream and the processes' heartbeats are per prefix, not per circuit.
+    const keys = (await keysOf(admin, prefix)).filter(
+      (key) =>
+        key !== `${prefix}:index` &&
+        key !== `${prefix}:history` &&
+        !key.startsWith(`${prefix}:{procs}:`),
+    );
     const byTag = new Map<string, string[]>();
     for (const key of keys) {
       expect(key.length).toBeLessThan(prefix.length + 40);
@@ -105,8 +111,14 @@ describe('circuit keys', () => {
     await expect.poll(() => typeof finish).toBe('function');
     await sleep(50); // the batched success of 'rated' is flushed by now
     const keys = await keysOf(admin, prefix);
-    expect(keys.map((key) => key.replace(/\{[0-9a-f]+\}/, '{}')).sort()).toEqual([
+    expect(
+      keys.map((key) => key.replace(/\{[0-9a-f]+\}/, '{}').replace(/:p:[0-9a-f]+$/, ':p:*')).sort(),
+    ).toEqual([
+      `${prefix}:history`, // the transition of 'trial', kept a week
       `${prefix}:index`,
+      `${prefix}:{procs}:index`, // the heartbeats of the pair's two processes
+      `${prefix}:{procs}:p:*`,
+      `${prefix}:{procs}:p:*`,
       `${prefix}:{}:leases`,
       `${prefix}:{}:state`, // 'trial' ('rated' never changed state: nothing stored means closed)
       `${prefix}:{}:window`,
@@ -114,7 +126,10 @@ describe('circuit keys', () => {
     for (const key of keys) {
       const remaining = await admin.pttl(key);
       expect(remaining, key).toBeGreaterThan(0);
-      expect(remaining, key).toBeLessThanOrEqual(ttl);
+      // History is for incident reviews: it outlives the circuits' own keys by design.
+      expect(remaining, key).toBeLessThanOrEqual(
+        key === `${prefix}:history` ? 7 * 24 * 3_600_000 : ttl,
+      );
     }
     finish();
     await trial;

@@ -312,7 +312,14 @@ describe('ioredis keyPrefix', () => {
       const keys = await admin.keys('*shared-prefix*');
       admin.disconnect();
       expect(keys.length).toBeGreaterThan(0);
-      expect(keys.every((key) => key.startsWith('app1:shared-prefix:'))).toBe(true);
+      // Every key carries its client's keyPrefix; app2's process has only its heartbeat there,
+      // no circuit state: it never saw app1's trip.
+      expect(keys.every((key) => /^app[12]:shared-prefix:/.test(key))).toBe(true);
+      const app2 = keys.filter((key) => key.startsWith('app2:'));
+      expect(app2.every((key) => key.startsWith('app2:shared-prefix:{procs}:'))).toBe(true);
+      expect(keys.some((key) => /^app1:shared-prefix:\{[0-9a-f]{16}\}:state$/.test(key))).toBe(
+        true,
+      );
     } finally {
       for (const infuse of opened.infuse.splice(0)) await infuse.shutdown();
       for (const client of clients) client.disconnect();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { infuseFetch } from '../../src/adapters/fetch.js';
 import { CircuitBreakerError, Infuse, type Outcome } from '../../src/index.js';
-import { lateStore, mswHits, record, rejectionOf, until, useMsw, useServers } from './helpers.js';
+import { lateStore, mswHits, record, rejectionOf, useMsw, useServers } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Made before msw starts: the adapter must still see msw's fetch, looked up per call.
 const early = new Infuse({ failMax: 2 });
@@ -110,7 +111,7 @@ describe('infuseFetch', () => {
     await circuit.halfOpen();
     const controller = new AbortController();
     const trial = fetch(`${origin}/hang`, { signal: controller.signal });
-    await until(() => circuit.snapshot().trialsInFlight === 1);
+    await eventually(() => expect(circuit.snapshot().trialsInFlight).toBe(1));
     // The only permit is taken: another call is refused.
     expect(await rejectionOf(fetch(`${origin}/ok`))).toBeInstanceOf(CircuitBreakerError);
     controller.abort();

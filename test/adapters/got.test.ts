@@ -15,10 +15,10 @@ import {
   rejectionOf,
   respondWith,
   unsupportedNode,
-  until,
   useMsw,
   useServers,
 } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // got 16's types are its own; both majors are driven through the API they share.
 const majors = [
@@ -220,7 +220,7 @@ for (const { major, skip, load } of majors) {
           const { client: api, events } = client({ failMax: 5 });
           const body = await text(api.stream(`${net.up.origin}/slow/10`));
           expect(body).toBe(await text(got.stream(`${net.up.origin}/slow/10`)));
-          await until(() => events.all.length === 1);
+          await eventually(() => expect(events.all).toHaveLength(1));
           expect(events.verdicts()).toEqual(['success']);
         });
 
@@ -240,7 +240,7 @@ for (const { major, skip, load } of majors) {
           const plain = await rejectionOf(text(got.stream(`${net.up.origin}/status/500`)));
           const guarded = await rejectionOf(text(api.stream(`${net.up.origin}/status/500`)));
           expect(guarded).toMatchObject({ name: 'HTTPError', message: (plain as Error).message });
-          await until(() => events.all.length === 1);
+          await eventually(() => expect(events.all).toHaveLength(1));
           expect(events.all[0]).toMatchObject({ verdict: 'failure', outcome: { status: 500 } });
         });
 
@@ -248,7 +248,7 @@ for (const { major, skip, load } of majors) {
           const { client: api, events } = client({ failMax: 5 });
           const error = await rejectionOf(text(api.stream(`${net.refused}/ok`)));
           expect(error).toMatchObject({ code: 'ECONNREFUSED' });
-          await until(() => events.all.length === 1);
+          await eventually(() => expect(events.all).toHaveLength(1));
           expect(events.verdicts()).toEqual(['failure']);
         });
 
@@ -258,10 +258,10 @@ for (const { major, skip, load } of majors) {
           const stream = api.stream(`${net.up.origin}/slow/10000`);
           await net.up.nextRequest();
           stream.destroy();
-          await until(() => events.all.length === 1);
+          await eventually(() => expect(events.all).toHaveLength(1));
           expect(events.verdicts()).toEqual(['aborted']);
           await expect(text(api.stream(`${net.up.origin}/ok`))).resolves.toBe('ok');
-          await until(() => infuse.circuit(net.up.host).state === 'closed');
+          await eventually(() => expect(infuse.circuit(net.up.host).state).toBe('closed'));
         });
       });
     });

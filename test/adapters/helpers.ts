@@ -299,15 +299,6 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection, got a resolution');
 }
 
-/** Waits until `check()` is true, polling; for outcomes that settle a tick after the caller sees them. */
-export async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /**
  * A store that answers every `acquire` on a later turn, as a shared store does while it decides a
  * trial call: the in-memory store underneath, its answers handed over as promises.

@@ -15,10 +15,10 @@ import {
   record,
   rejectionOf,
   unsupportedNode,
-  until,
   useMsw,
   useServers,
 } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 useMsw('bypass');
 const net = useServers();
@@ -188,7 +188,7 @@ for (const client of clients) {
       await circuit.halfOpen();
       const controller = new AbortController();
       const trial = api.get(`${origin}/hang`, { signal: controller.signal });
-      await until(() => circuit.snapshot().trialsInFlight === 1);
+      await eventually(() => expect(circuit.snapshot().trialsInFlight).toBe(1));
       expect(await rejectionOf(api.get(`${origin}/ok`))).toBeInstanceOf(CircuitBreakerError);
       controller.abort();
       const error = await rejectionOf(trial);

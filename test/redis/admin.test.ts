@@ -21,18 +21,10 @@ import {
   type RedisServer,
 } from '../helpers/redis-server.js';
 import { failTimes } from '../helpers/calls.js';
+import { eventually } from '../helpers/eventually.js';
 import { clientFor, Opened, StoreFactory, type Client, type Target } from './harness.js';
 
 const ok = () => Promise.resolve('ok');
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(20);
-  }
-}
 
 /** What `promise` rejects with; a test fails if it resolves. */
 function rejection(promise: Promise<unknown>): Promise<RedisAdminError> {
@@ -113,9 +105,13 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       await a!.circuit('off.internal').disable();
       const before = Date.now();
 
-      const listed = await until(
-        () => admin.list(),
-        (all) => all.find((c) => c.key === 'rate.example.com')?.window.calls === 7,
+      const listed = await eventually(
+        async () => {
+          const all = await admin.list();
+          expect(all.find((c) => c.key === 'rate.example.com')?.window.calls).toBe(7);
+          return all;
+        },
+        { timeout: 10_000 },
       );
       expect(listed.map((c) => c.key)).toEqual([
         'down.example.com',
@@ -166,9 +162,13 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       let release!: () => void;
       const held = new Promise<string>((resolve) => (release = () => resolve('ok')));
       const trial = a!.circuit('api.example.com').call(() => held);
-      const circuit = await until(
-        () => admin.get('api.example.com'),
-        (c) => c?.trialsInFlight === 1,
+      const circuit = await eventually(
+        async () => {
+          const found = await admin.get('api.example.com');
+          expect(found?.trialsInFlight).toBe(1);
+          return found;
+        },
+        { timeout: 10_000 },
       );
       expect(circuit).toMatchObject({ state: 'half-open', trialsInFlight: 1, retryAfter: 0 });
       release();
@@ -201,25 +201,26 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       const heard: StateChangeEvent[] = [];
       b!.on('stateChange', (event) => heard.push(event));
       b!.circuit('api.example.com');
-      await until(
-        async () => b!.circuit('api.example.com').state,
-        (state) => state === 'open',
-      );
+      await eventually(() => expect(b!.circuit('api.example.com').state).toBe('open'), {
+        timeout: 10_000,
+      });
 
       const forced = await admin.command('api.example.com', 'force-open');
       expect(forced.before).toMatchObject({ mode: 'open' });
       expect(forced.after).toMatchObject({ mode: 'forced-open', retryAfter: Infinity });
       expect(forced.after.generation).toBe(forced.before!.generation + 1);
-      await until(
-        async () => b!.circuit('api.example.com').forced,
-        (mode) => mode === 'forced-open',
-      );
+      await eventually(() => expect(b!.circuit('api.example.com').forced).toBe('forced-open'), {
+        timeout: 10_000,
+      });
 
       const closed = await admin.command('api.example.com', 'close');
       expect(closed.after).toMatchObject({ state: 'closed', forced: null, mode: 'closed' });
-      await until(
-        async () => b!.circuit('api.example.com').forced ?? b!.circuit('api.example.com').state,
-        (mode) => mode === 'closed',
+      await eventually(
+        () => {
+          const circuit = b!.circuit('api.example.com');
+          expect(circuit.forced ?? circuit.state).toBe('closed');
+        },
+        { timeout: 10_000 },
       );
       expect(await b!.circuit('api.example.com').call(ok)).toBe('ok');
       expect(heard.at(-1)).toMatchObject({ to: 'closed', forced: null, reason: 'remote' });
@@ -260,10 +261,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       const seen: FleetTransition[] = [];
       const stop = await admin.watch((transition) => seen.push(transition));
       await failTimes(a!, 'api.example.com', 2);
-      await until(
-        async () => seen.length,
-        (n) => n >= 1,
-      );
+      await eventually(() => expect(seen.length).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
       expect(seen[0]).toMatchObject({
         key: 'api.example.com',
         from: 'closed',
@@ -275,10 +273,7 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       });
       expect(seen[0]!.retryAfter).toBeGreaterThan(50_000);
       await admin.command('api.example.com', 'force-open');
-      await until(
-        async () => seen.length,
-        (n) => n >= 2,
-      );
+      await eventually(() => expect(seen.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
       expect(seen[1]).toMatchObject({ from: 'open', to: 'open', forced: 'forced-open' });
       expect(seen[1]!.retryAfter).toBe(Infinity);
       await stop();

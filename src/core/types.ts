@@ -44,6 +44,25 @@ export type TransitionReason =
   | 'remote';
 
 /**
+ * Every {@link TransitionReason}, for code that checks a reason it reads from outside (a script's
+ * reply, a test of the docs). A `Record` so that a reason added to the type must be added here.
+ */
+const REASONS: Record<TransitionReason, true> = {
+  failMax: true,
+  failureRate: true,
+  slowCallRate: true,
+  retryAfter: true,
+  resetTimeout: true,
+  trialFailed: true,
+  trialSucceeded: true,
+  manual: true,
+  remote: true,
+};
+
+/** The reasons a transition can have, in the order the type lists them. */
+export const TRANSITION_REASONS = Object.keys(REASONS) as readonly TransitionReason[];
+
+/**
  * What one guarded call did, as exclusion and classification predicates see it. The same shape
  * comes from every HTTP adapter, so a predicate written once works for axios, ky, got and fetch.
  */

@@ -1,4 +1,9 @@
-import type { CircuitState, ForcedMode, TransitionReason } from '../core/types.js';
+import {
+  TRANSITION_REASONS,
+  type CircuitState,
+  type ForcedMode,
+  type TransitionReason,
+} from '../core/types.js';
 import type { InitialState, Policy } from '../stores/store.js';
 
 /** A circuit's state as Redis holds it, as one script reply or pub/sub message reported it. */
@@ -65,18 +70,7 @@ export function isNewer(next: FleetState, current: FleetState): boolean {
 }
 
 const STATES = new Set<unknown>(['closed', 'open', 'half-open']);
-const REASONS = new Set<unknown>([
-  'failMax',
-  'failureRate',
-  'resetTimeout',
-  'trialFailed',
-  'trialSucceeded',
-  'manual',
-  'remote',
-  // Sent by processes that open for a server's Retry-After or a slow-call rate (issue 14).
-  'retryAfter',
-  'slowCallRate',
-]);
+const REASONS = new Set<unknown>(TRANSITION_REASONS);
 
 /** Reply fields before the granted leases (see the top of lua.ts). */
 const REPLY_FIELDS = 19;

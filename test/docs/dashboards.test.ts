@@ -10,21 +10,13 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Infuse } from '../../src/core/infuse.js';
-import type { TransitionReason } from '../../src/core/types.js';
+import { TRANSITION_REASONS } from '../../src/core/types.js';
 import { registerPrometheus } from '../../src/metrics/prometheus.js';
 import { CALL_OUTCOMES, MODES } from '../../src/metrics/shared.js';
 import { root } from '../helpers/doc-blocks.js';
 import { parseYamlSubset } from '../helpers/yaml-subset.js';
 
-const REASONS = [
-  'failMax',
-  'failureRate',
-  'resetTimeout',
-  'trialFailed',
-  'trialSucceeded',
-  'manual',
-  'remote',
-] satisfies readonly TransitionReason[];
+const REASONS = TRANSITION_REASONS;
 
 /** The values the library writes, per label; labels not listed take any value (`circuit`). */
 const VALUES: Record<string, readonly string[]> = {

@@ -169,7 +169,9 @@ describe('the dashboard in headless Chromium', () => {
     expect(closed).toMatchObject({ from: 'open', reason: 'remote' });
     expect((await worker.ask({ type: 'state' }, 'state')).state).toBe('closed');
     await expect.poll(() => badge(KEY).textContent()).toBe('closed');
-    expect(await page.locator('#notice').textContent()).toBe(`${KEY}: open → closed`);
+    // The page writes the notice when the command's response arrives, which can be after the
+    // stream has already shown the new state.
+    await expect.poll(() => page.locator('#notice').textContent()).toBe(`${KEY}: open → closed`);
     expect(commands).toEqual([
       expect.objectContaining({ key: KEY, command: 'close', before: 'open', after: 'closed' }),
     ]);
@@ -191,7 +193,9 @@ describe('the dashboard in headless Chromium', () => {
       `Disable the breaker on "${KEY}" for the whole fleet?\nEvery process lets every call through, uncounted, until the circuit is cleared.`,
     ]);
     await expect.poll(() => badge(KEY).textContent()).toBe('disabled');
-    expect(await page.locator('#notice').textContent()).toBe(`${KEY}: closed → disabled`);
+    // The page writes the notice when the command's response arrives, which can be after the
+    // stream has already shown the new state.
+    await expect.poll(() => page.locator('#notice').textContent()).toBe(`${KEY}: closed → disabled`);
     await worker.waitFor(
       (m, i) => i >= seen && m.type === 'stateChange' && m.forced === 'disabled',
     );

@@ -528,6 +528,7 @@ export class RedisCircuit implements StoreCircuit {
       0,
       voter,
       '',
+      this.policy.failMax,
     ]);
     return this.#bounded(reported, () => this.#fallBack());
   }
@@ -553,6 +554,7 @@ export class RedisCircuit implements StoreCircuit {
       0,
       this.#host.voter,
       tell,
+      this.policy.failMax,
     ]);
   }
 

@@ -689,7 +689,8 @@ export class RedisCircuit implements StoreCircuit {
   #recount(fleet: FleetState): void {
     const known = this.#fleet;
     if (fleet.epoch !== known.epoch || fleet.generation !== known.generation) return;
-    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures, slow: fleet.slow };
+    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures };
+    this.#fleet = { ...this.#fleet, slowCalls: fleet.slowCalls, slow: fleet.slow };
     this.#fleet = { ...this.#fleet, votes: fleet.votes, agreeing: fleet.agreeing };
     // Another process voted: this process's next success, if it has one, contradicts the vote.
     if (fleet.votes > 0 && this.#tell === null && this.#streak === 0 && this.#own === null) {

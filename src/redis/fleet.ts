@@ -28,7 +28,8 @@ export interface FleetState {
   /** Calls and failures in the fleet's failure-rate window. */
   readonly calls: number;
   readonly failures: number;
-  /** Slow calls in the same window (counted among its calls). */
+  /** Calls and slow calls in the fleet's slow-call window (zeros when `slowCallRate` is off). */
+  readonly slowCalls: number;
   readonly slow: number;
   /** The fleet runs the circuit in shadow mode: it would refuse, but lets calls through. */
   readonly shadow: boolean;
@@ -73,7 +74,7 @@ const STATES = new Set<unknown>(['closed', 'open', 'half-open']);
 const REASONS = new Set<unknown>(TRANSITION_REASONS);
 
 /** Reply fields before the granted leases (see the top of lua.ts). */
-const REPLY_FIELDS = 19;
+const REPLY_FIELDS = 20;
 
 /** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
 export function parseReply(raw: unknown): ScriptReply {
@@ -91,7 +92,7 @@ export function parseReply(raw: unknown): ScriptReply {
     calls,
     failures,
   ] = raw as unknown[];
-  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing] = raw.slice(
+  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing, slowCalls] = raw.slice(
     11,
     REPLY_FIELDS,
   ) as unknown[];
@@ -107,6 +108,7 @@ export function parseReply(raw: unknown): ScriptReply {
     trialsInFlight: int(trials),
     calls: int(calls),
     failures: int(failures),
+    slowCalls: int(slowCalls),
     slow: int(slow),
     shadow: text(shadow) === '1',
     votes: int(votes),
@@ -183,6 +185,7 @@ export function parseMessage(message: string): FleetMessage | null {
       trialsInFlight: 0,
       calls: 0,
       failures: 0,
+      slowCalls: 0,
       slow: 0,
       shadow: false,
       votes: 0,
@@ -236,6 +239,7 @@ export function guess(policy: Policy): FleetState {
     trialsInFlight: 0,
     calls: 0,
     failures: 0,
+    slowCalls: 0,
     slow: 0,
     shadow: false,
     votes: 0,

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  Policy,
-  Store,
-  StoreCircuit,
-  StoreConnection,
-  StoreEvent,
-  StoreHooks,
-  Transition,
+import {
+  STORE_CAPABILITIES,
+  type Policy,
+  type Store,
+  type StoreCircuit,
+  type StoreConnection,
+  type StoreEvent,
+  type StoreHooks,
+  type Transition,
 } from '../stores/store.js';
 import { forgetIdle } from '../stores/local-circuit.js';
 import { Batching, resyncInBatches } from './batching.js';
@@ -63,6 +64,12 @@ const READER: Policy = {
  * ```
  */
 export class RedisStore implements Store {
+  /**
+   * Every rule, fleet-wide: a server's `Retry-After` opens the circuit for every process, the
+   * slow-call rate is counted over the fleet's calls, and shadow mode also has a fleet-wide switch
+   * (`RedisAdmin`'s `shadow` command) that every process obeys.
+   */
+  readonly capabilities = STORE_CAPABILITIES;
   readonly #options: NormalizedRedisStoreOptions;
   /** The registry: this process's circuits, and what preloading read for circuits not used yet. */
   readonly #circuits = new Map<string, RedisCircuit>();

@@ -583,6 +583,7 @@ export class RedisCircuit implements StoreCircuit {
       0,
       voter,
       '',
+      this.policy.failMax,
     ]);
     return this.#bounded(reported, () => this.#fallBack());
   }
@@ -608,6 +609,7 @@ export class RedisCircuit implements StoreCircuit {
       0,
       this.#host.voter,
       tell,
+      this.policy.failMax,
     ]);
   }
 

@@ -17,6 +17,7 @@ import { OPS_SCRIPTS } from './ops-lua.js';
  *   KEYS[4] votes  hash: the quorum's evidence while closed (see `ballot`): k (circuit key),
  *                        v:<process> = when its own streak reached failMax (a vote),
  *                        f:<process> = when its latest call failed (a mark),
+ *                        n:<process> = its failures since its last success (its streak),
  *                        s:<process> = when it succeeded after hearing of a vote (contrary)
  *
  * ARGV[1..13] are the same for every script: circuit key, channel, ttl, resetTimeout,
@@ -251,17 +252,21 @@ end
 
 
 -- The quorum's evidence: processes that vote (their own streak reached failMax), that agree
--- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), and
--- when the oldest standing vote was cast. Expired ballots go (unless READONLY).
+-- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), when
+-- the oldest standing vote was cast, and the fleet's streak: the consecutive failures that the
+-- agreeing processes reported since their last success, added up. Expired ballots go (unless
+-- READONLY); a streak stands as long as its process's mark.
 local function count()
   local fields = redis.call('HGETALL', V)
   local oldest = NOW - voteLife()
-  local n = { votes = 0, agree = 0, contrary = 0, first = NOW }
-  local agreeing = {}
+  local n = { votes = 0, agree = 0, contrary = 0, first = NOW, streak = 0 }
+  local agreeing, streaks = {}, {}
   for i = 1, #fields, 2 do
-    local kind, voter = string.match(fields[i], '^([vfs]):(.+)$')
+    local kind, voter = string.match(fields[i], '^([vfsn]):(.+)$')
     local at = int(fields[i + 1])
-    if kind ~= nil then
+    if kind == 'n' then
+      streaks[voter] = at or 0
+    elseif kind ~= nil then
       if at == nil or at <= oldest or at > NOW + SKEW then
         if not READONLY then redis.call('HDEL', V, fields[i]) end
       elseif kind == 's' then
@@ -278,6 +283,13 @@ local function count()
       end
     end
   end
+  for voter, streak in pairs(streaks) do
+    if agreeing[voter] then
+      n.streak = n.streak + math.min(streak, 1000000)
+    elseif not READONLY then
+      redis.call('HDEL', V, 'n:' .. voter)
+    end
+  end
   return n
 end
 
@@ -285,9 +297,12 @@ end
 -- reached failMax: published, so that every process reads it and may contradict), 'withdraw'
 -- (it succeeded after failing) or 'contrary' (it succeeded after hearing of a vote).
 local function ballot(c, voter, failed, voted, told)
-  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter) end
+  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter, 'n:' .. voter) end
   if told == 'contrary' then redis.call('HSET', V, 's:' .. voter, NOW, 'k', KEY) end
-  if failed then redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY) end
+  if failed then
+    redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY)
+    redis.call('HINCRBY', V, 'n:' .. voter, 1)
+  end
   if voted then redis.call('HSET', V, 'v:' .. voter, NOW, 'k', KEY) end
   redis.call('PEXPIRE', V, 2 * voteLife())
   local n = count()
@@ -296,8 +311,11 @@ local function ballot(c, voter, failed, voted, told)
 end
 
 -- failMax opens the fleet when a process votes and 'quorum' processes agree, or when a vote has
--- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail).
-local function quorumReached(n)
+-- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail), or
+-- before any vote when 'quorum' processes fail together and their streaks add up to failMax
+-- (a host down for all: the fleet pays failMax once, not once per process).
+local function quorumReached(n, failMax)
+  if n.agree >= QUORUM and n.contrary == 0 and n.streak >= failMax then return true end
   return n.votes >= 1 and (n.agree >= QUORUM or (n.contrary == 0 and n.first <= NOW - GRACE))
 end
 
@@ -379,18 +397,19 @@ return reply(c, hold, granted)
 `;
 
 /**
- * ARGV[14..22]: epoch, generation, successes, failures, slow calls (counted among the successes
+ * ARGV[14..23]: epoch, generation, successes, failures, slow calls (counted among the successes
  * and failures), a reason to open now ('' for none: failMax when the caller's streak trips, or
- * retryAfter), the open period it asks for (ms, 0 = resetTimeout), the caller's
- * process id ('' when the quorum is 1: no ballot is kept), and what else it tells: 'withdraw' (it
- * succeeded after failing: its vote and mark go), 'contrary' (it succeeded after hearing of a
- * vote), or ''.
+ * retryAfter), the open period it asks for (ms, 0 = resetTimeout), the caller's process id (''
+ * when the quorum is 1: no ballot is kept), what else it tells: 'withdraw' (it succeeded after
+ * failing: its vote, mark and streak go), 'contrary' (it succeeded after hearing of a vote), or
+ * '', and the policy's failMax (for the fleet's streak; absent: no streak rule).
  *
- * failMax opens the fleet only with a quorum (see quorumReached): one process voted (its own
- * streak reached failMax) and `quorum` processes agree (voted, or their latest call failed), or
- * the vote found no contrary evidence within GRACE. A process's own evidence is about its own
- * path to the host; a host down for all is seen failing by every process that calls it, so the
- * first vote usually finds its quorum at once.
+ * failMax opens the fleet only with a quorum (see quorumReached): `quorum` processes agree
+ * (voted, or their latest call failed) and either their streaks add up to failMax with no process
+ * contradicting, or one of them voted (its own streak reached failMax); or a lone vote found no
+ * contrary evidence within GRACE. A process's own evidence is about its own path to the host; a
+ * host down for all is seen failing by every process that calls it, so the fleet opens after
+ * about failMax failures in all, as a single shared count would.
  */
 const REPORT = `
 local c = load()
@@ -402,7 +421,7 @@ if c.e == ARGV[14] and c.g == tonumber(ARGV[15]) and c.st == 'closed' and c.fo =
   if voter ~= '' then
     local n = ballot(c, voter, failures > 0, reason == 'failMax', ARGV[22])
     votes, agree = n.votes, n.agree
-    quorate = quorumReached(n)
+    quorate = quorumReached(n, tonumber(ARGV[23]) or math.huge)
   end
   local trips = rateTrips(counts)
   if quorate then

@@ -14,7 +14,7 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startWorkers, Upstream, type Worker } from '../redis/fleet.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const KEY = 'payments.internal';
 
@@ -195,7 +195,9 @@ describe('the dashboard in headless Chromium', () => {
     await expect.poll(() => badge(KEY).textContent()).toBe('disabled');
     // The page writes the notice when the command's response arrives, which can be after the
     // stream has already shown the new state.
-    await expect.poll(() => page.locator('#notice').textContent()).toBe(`${KEY}: closed → disabled`);
+    await expect
+      .poll(() => page.locator('#notice').textContent())
+      .toBe(`${KEY}: closed → disabled`);
     await worker.waitFor(
       (m, i) => i >= seen && m.type === 'stateChange' && m.forced === 'disabled',
     );

@@ -15,7 +15,7 @@ import { parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
-import { keyMatcher } from './pattern.js';
+import { globMatcher } from './pattern.js';
 import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
 import { readProcesses, type FleetProcess } from './presence.js';
 
@@ -275,7 +275,7 @@ export class RedisAdmin {
     if (pattern !== undefined && typeof pattern !== 'string') {
       throw new TypeError(`RedisAdmin: pattern must be a string; got ${show(pattern)}`);
     }
-    const matches = pattern === undefined ? () => true : keyMatcher(pattern);
+    const matches = pattern === undefined ? () => true : globMatcher(pattern);
     return this.#withConnection(null, async (connection) => {
       const found = await this.#scan(connection);
       const circuits: FleetCircuit[] = [];

@@ -9,10 +9,10 @@ import {
   type FleetCommand,
   type FleetCommandResult,
 } from '../redis/index.js';
+import { globMatcher, isGlob } from '../redis/pattern.js';
 import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { EXIT_NOT_FOUND, explain } from './failure.js';
 import { jsonCircuit } from './format.js';
-import { globMatcher, isGlob } from './glob.js';
 import { printable, printableJson } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 import { suggestionLine } from './suggest.js';

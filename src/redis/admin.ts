@@ -16,7 +16,7 @@ import { channelName, circuitKeys } from './keys.js';
 import { indexKey, writeFeed } from './sync/feed.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
-import { keyMatcher } from './pattern.js';
+import { globMatcher } from './pattern.js';
 import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
 import { readProcesses, type FleetProcess } from './presence.js';
 
@@ -291,14 +291,23 @@ export class RedisAdmin {
     if (pattern !== undefined && typeof pattern !== 'string') {
       throw new TypeError(`RedisAdmin: pattern must be a string; got ${show(pattern)}`);
     }
-    const matches = pattern === undefined ? () => true : keyMatcher(pattern);
+    const matches = pattern === undefined ? () => true : globMatcher(pattern);
     return this.#withConnection(null, async (connection) => {
-      const found = await this.#scan(connection);
+      const [found, named] = await Promise.all([
+        this.#scan(connection),
+        this.#namedByFeed(connection),
+      ]);
       const circuits: FleetCircuit[] = [];
       for (let i = 0; i < found.length; i += BATCH) {
         const batch = found.slice(i, i + BATCH);
         const read = await Promise.all(
-          batch.map((redisKey) => this.#readCircuitAt(connection, redisKey, matches)),
+          batch.map(async (redisKey) => {
+            // The change feed names most circuits: their key needs no read of its own (the
+            // INSPECT script checks that the state hash names it).
+            const key = named.get(redisKey.slice(0, redisKey.lastIndexOf(':') + 1));
+            if (key === undefined) return this.#readCircuitAt(connection, redisKey, matches);
+            return matches(key) ? this.#inspect(connection, key) : null;
+          }),
         );
         for (const circuit of read) if (circuit !== null) circuits.push(circuit);
       }
@@ -546,6 +555,26 @@ export class RedisAdmin {
       } while (cursor !== '0');
     }
     return [...found.values()];
+  }
+
+  /**
+   * The circuit keys the change feed lists, by the start of their Redis keys (`prefix:{tag}:`), in
+   * one read; empty when the feed cannot be read (each circuit's key is then read at its hash).
+   */
+  async #namedByFeed(connection: AdminConnection): Promise<Map<string, string>> {
+    const named = new Map<string, string>();
+    let keys: string[];
+    try {
+      keys = await connection.zrevrange(indexKey(this.#prefix), 0, -1);
+    } catch (error) {
+      if (isReplyError(error)) return named; // not a sorted set: not ours, and not needed
+      throw this.#unreachable(null, error);
+    }
+    for (const key of keys) {
+      const [state] = circuitKeys(this.#prefix, key);
+      named.set(state.slice(0, state.lastIndexOf(':') + 1), key);
+    }
+    return named;
   }
 
   async #readCircuitAt(

@@ -14,7 +14,7 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startWorkers, Upstream, type Worker } from '../redis/fleet.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const KEY = 'payments.internal';
 

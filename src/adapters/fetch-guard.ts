@@ -62,6 +62,8 @@ export interface FetchGuard<Context> {
    * msw and other instrumentation replace it after import.
    */
   readonly fetch: FetchFunction | undefined;
+  /** The fetch of one call, when it comes with the call (ky 1's hooks); else `fetch` applies. */
+  readonly fetchOf?: (context: Context | undefined) => FetchFunction | undefined;
   /**
    * Decides, for an attempt whose signal was aborted with anything but a `TimeoutError`, whether
    * the caller aborted it (it counts as nothing) or the client did (a timeout: a failure).
@@ -130,7 +132,7 @@ function attemptFetch<Context>(
     bypass = parseBypassHeader(header) || bypass;
     [request, options] = withoutBypassHeader(request, options);
   }
-  const send = guard.fetch ?? globalThis.fetch;
+  const send = guard.fetchOf?.(context) ?? guard.fetch ?? globalThis.fetch;
   if (bypass) return send(request, options);
 
   // Fast path: a URL whose origin was seen before needs no parse. Otherwise it is parsed here;

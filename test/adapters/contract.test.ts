@@ -70,23 +70,27 @@ const drivers: Driver[] = [
       ['ky 1', 20, () => import('ky')],
       ['ky 2', 22, () => import('ky2')],
     ] as const
-  ).map(([name, node, load]): Driver => ({
-    name,
-    node,
-    make: async (infuse, retries = 0) => {
-      const { default: ky } = (await load()) as unknown as typeof import('ky');
-      const api = ky
+  ).flatMap(([major, node, load]) =>
+    (['extend', 'hooks'] as const).map((form): Driver => ({
+      name: `${major} (${form})`,
+      node,
+      make: async (infuse, retries = 0) => {
+        const { default: ky } = (await load()) as unknown as typeof import('ky');
         // ky retries a status only when it throws on it.
-        .create({ retry: { limit: retries, delay: () => 1 } })
-        .extend(infuseKy({ infuse }));
-      return (url, { signal, bypass } = {}) =>
-        ending(
-          api
-            .get(url, { ...(signal && { signal }), ...(bypass && { headers: BYPASS }) })
-            .then((r) => r.status, statusOf),
-        );
-    },
-  })),
+        const parent = ky.create({ retry: { limit: retries, delay: () => 1 } });
+        const api =
+          form === 'extend'
+            ? parent.extend(infuseKy({ infuse }))
+            : parent.extend({ hooks: infuseKy({ infuse }) });
+        return (url, { signal, bypass } = {}) =>
+          ending(
+            api
+              .get(url, { ...(signal && { signal }), ...(bypass && { headers: BYPASS }) })
+              .then((r) => r.status, statusOf),
+          );
+      },
+    })),
+  ),
   ...(['instance', 'interceptor'] as const).map((form): Driver => ({
     name: `axios (${form})`,
     node: 20,

@@ -7,6 +7,7 @@
 // interceptors, got builds its Options, undici's request() builds its handler and body stream);
 // only the transport is a stub that answers 200 at once: fetch and ky get a fetch that resolves a
 // Response made once, axios an adapter, got a handler after the breaker's, undici a dispatcher.
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine } from './harness.js';
 
@@ -60,6 +61,22 @@ async function pairs(): Promise<Pair[]> {
 
   const plainKy = ky.create({ fetch: stubFetch, retry: 0 });
   const guardedKy = plainKy.extend(infuseKy());
+  const hookedKy = plainKy.extend({ hooks: infuseKy() });
+  // ky 2 is published for Node >= 22: measured there only.
+  const kys: Pair[] = [
+    { name: 'ky 1', without: () => plainKy.get(URL_), with: () => guardedKy.get(URL_) },
+    { name: 'ky 1 (hooks)', without: () => plainKy.get(URL_), with: () => hookedKy.get(URL_) },
+  ];
+  if (Number(process.versions.node.split('.')[0]) >= 22) {
+    const { default: ky2 } = (await import('ky2')) as unknown as { default: typeof ky };
+    const plainKy2 = ky2.create({ fetch: stubFetch, retry: 0 });
+    const guardedKy2 = plainKy2.extend(infuseKy());
+    const hookedKy2 = plainKy2.extend({ hooks: infuseKy() });
+    kys.push(
+      { name: 'ky 2', without: () => plainKy2.get(URL_), with: () => guardedKy2.get(URL_) },
+      { name: 'ky 2 (hooks)', without: () => plainKy2.get(URL_), with: () => hookedKy2.get(URL_) },
+    );
+  }
 
   const stubDispatcher = stubDispatcherOf(undici.Dispatcher);
   const guardedDispatcher = stubDispatcher.compose(infuseUndici());
@@ -71,7 +88,7 @@ async function pairs(): Promise<Pair[]> {
   const guardedFetch = infuseFetch({ fetch: stubFetch });
   return [
     { name: 'fetch', without: () => stubFetch(), with: () => guardedFetch(URL_) },
-    { name: 'ky', without: () => plainKy.get(URL_), with: () => guardedKy.get(URL_) },
+    ...kys,
     {
       name: 'axios (instance)',
       without: () => plainAxios.get(URL_),
@@ -235,6 +252,16 @@ function median(values: readonly number[]): number {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`machine: ${machine()}\n`);
-  console.log(await stubTable());
+  const rounds = Number(process.argv[2] ?? 30);
+  console.log(
+    `machine: ${machine()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  console.log(await stubTable({ rounds }));
+  console.log(
+    `\nload average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }

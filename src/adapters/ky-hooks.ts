@@ -124,8 +124,14 @@ function attemptKyOne(
   const context: KyOneContext = { timeout: false, retry: options.retry, fetch: options.fetch };
   const { timeout } = options;
   if (typeof timeout !== 'number') return attempt(sent, init, context);
+  // One signal for the fetch, aborted by the caller's (ky's) or by the timeout: the caller's abort
+  // is forwarded rather than combined with AbortSignal.any(), which costs more per request. The
+  // listener stays for the response body's life, which the caller may abort too.
   const controller = new AbortController();
-  init.signal = AbortSignal.any([request.signal, controller.signal]);
+  const callers = request.signal;
+  if (callers.aborted) controller.abort(callers.reason);
+  else callers.addEventListener('abort', () => controller.abort(callers.reason), { once: true });
+  init.signal = controller.signal;
   return new Promise<Response>((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -382,6 +382,28 @@ for (const client of clients) {
       expect(infuse.circuit('a.test').failCounter).toBe(2);
     });
 
+    it("sends a body again on each retry and hands fetch the options ky would (undici's dispatcher)", async () => {
+      const bodies: string[] = [];
+      const given: unknown[] = [];
+      const dispatcher = { marker: true };
+      const parent = mod.default.create({
+        retry: { limit: 2, delay: () => 1 },
+        fetch: async (input, init) => {
+          bodies.push(await (input as Request).clone().text());
+          given.push((init as { dispatcher?: unknown } | undefined)?.dispatcher);
+          return new Response('down', { status: 503 });
+        },
+      });
+      const { infuse, api } = setup({ failMax: 5 }, parent);
+      const error = await rejectionOf(
+        api.put('http://a.test/items/1', { json: { n: 1 }, dispatcher } as Options),
+      );
+      expect(error).toBeInstanceOf(mod.HTTPError);
+      expect(bodies).toEqual(['{"n":1}', '{"n":1}', '{"n":1}']);
+      expect(given).toEqual([dispatcher, dispatcher, dispatcher]);
+      expect(infuse.circuit('a.test').failCounter).toBe(3);
+    });
+
     it('stops a per-request retry on an instance that never retries', async () => {
       const parent = mod.default.create({ retry: 0 });
       const { infuse, api, recording } = setup({ failMax: 1 }, parent);

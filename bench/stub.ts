@@ -49,6 +49,11 @@ async function pairs(): Promise<Pair[]> {
   infuseAxios(instanceAxios);
   const interceptedAxios = axios.create({ adapter: stubAdapter as never });
   interceptedAxios.interceptors.request.use(infuseAxios());
+  const syncAxios = axios.create({ adapter: stubAdapter as never });
+  syncAxios.interceptors.request.use(infuseAxios(), null, { synchronous: true });
+  // What axios itself charges for any interceptor registered without `synchronous: true`.
+  const noopAxios = axios.create({ adapter: stubAdapter as never });
+  noopAxios.interceptors.request.use((config) => config);
 
   // got's handler type is generic in what it resolves; the stub resolves what got's own would.
   const gotStub = (() => Promise.resolve({ statusCode: 200, body: 'ok' })) as never;
@@ -98,6 +103,16 @@ async function pairs(): Promise<Pair[]> {
       name: 'axios (interceptor)',
       without: () => plainAxios.get(URL_),
       with: () => interceptedAxios.get(URL_),
+    },
+    {
+      name: 'axios (interceptor, synchronous: true)',
+      without: () => plainAxios.get(URL_),
+      with: () => syncAxios.get(URL_),
+    },
+    {
+      name: 'reference: axios with a no-op interceptor, no breaker',
+      without: () => plainAxios.get(URL_),
+      with: () => noopAxios.get(URL_),
     },
     { name: 'got', without: () => stubGot(URL_), with: () => guardedGot(URL_) },
     {
@@ -225,16 +240,21 @@ export async function stubTable({
   const us = (ns: number) => (ns / 1000).toFixed(2);
   const rows = measured.map((row) => {
     const added = sorted(row.added);
+    // A distribution-free 95% interval of the median: the order statistics n/2 ± 0.98·√n.
+    const half = 0.98 * Math.sqrt(added.length);
+    const low = added[Math.max(0, Math.floor(added.length / 2 - half))] ?? NaN;
+    const high = added[Math.min(added.length - 1, Math.ceil(added.length / 2 + half))] ?? NaN;
     return (
       `| ${row.name} | ${us(median(row.without))} | ${us(median(row.with))} | ` +
-      `${us(median(row.added))} | ${us(at(added, 0.25))} to ${us(at(added, 0.75))} |`
+      `${us(median(row.added))} | ${us(low)} to ${us(high)} | ` +
+      `${us(at(added, 0.25))} to ${us(at(added, 0.75))} | ${added.length} |`
     );
   });
   return [
     `stub transport: sequential requests, ${warmup} warm-up + ${rounds} measured rounds of about ${slice} ms per client, with and without in turn in batches of ${BATCH}, process CPU time`,
     '',
-    '| client / form | without (CPU µs/request) | with | added (µs), median of batch pairs | added, quartiles |',
-    '|---|---:|---:|---:|---:|',
+    '| client / form | without (CPU µs/request) | with | added (µs), median of batch pairs | 95% CI of that median | added, quartiles | batch pairs |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }

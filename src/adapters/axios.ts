@@ -14,7 +14,8 @@ import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
-  isTimeoutError,
+  isCallersAbort,
+  ownTimeoutOnly,
   parseUrl,
   resolveAdapter,
   type AdapterOptions,
@@ -163,12 +164,7 @@ class AxiosGuard {
   readonly #byName = new Map<string, AxiosAdapter>();
 
   constructor(settings: AdapterSettings<InternalAxiosRequestConfig>) {
-    if (settings.timeout !== null) {
-      throw new TypeError(
-        'infuse-breaker: infuseAxios has no "timeout" option; set axios\' own `timeout`, ' +
-          'which counts as a failure',
-      );
-    }
+    ownTimeoutOnly('infuseAxios', settings, "axios' own `timeout`");
     this.#settings = settings;
     this.infuse = settings.infuse;
   }
@@ -310,7 +306,7 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
       // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
       // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
       const reason: unknown = (this.#config.signal as AbortSignal | undefined)?.reason;
-      this.failed(error, !this.#countAborts && !isTimeoutError(reason));
+      this.failed(error, isCallersAbort(this.#countAborts, reason));
       return;
     }
     const response = (error as { response?: AxiosResponse } | null)?.response;

@@ -7,6 +7,7 @@ import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
+  isCallersAbort,
   isRequest,
   isTimeoutError,
   parseUrl,
@@ -223,7 +224,7 @@ function abortedByCaller<Context>(
   error: unknown,
 ): boolean | undefined {
   // AbortSignal.timeout() and clients' timeouts reject with a TimeoutError: a failure of the host.
-  if (guard.countAborts || isTimeoutError(error)) return false;
+  if (!isCallersAbort(guard.countAborts, error)) return false;
   const signal = signalOf(attempt);
   if (signal === null || !signal.aborted) return undefined;
   if (isTimeoutError(signal.reason)) return false;

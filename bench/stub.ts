@@ -63,6 +63,16 @@ async function pairs(): Promise<Pair[]> {
   const guardedGot = got.extend(infuseGot(), {
     handlers: [gotStub],
   });
+  // What got itself charges here for any handler before the stub: the stub's promise is not got's
+  // own, so got copies its promise's properties onto it once per handler that hands it back (with
+  // got's own transport the last handler returns got's promise and nothing is copied).
+  const passGot = got
+    .extend({
+      handlers: [
+        ((options: unknown, next: (options: unknown) => unknown) => next(options)) as never,
+      ],
+    })
+    .extend({ handlers: [gotStub] });
 
   const plainKy = ky.create({ fetch: stubFetch, retry: 0 });
   const guardedKy = plainKy.extend(infuseKy());
@@ -115,6 +125,11 @@ async function pairs(): Promise<Pair[]> {
       with: () => noopAxios.get(URL_),
     },
     { name: 'got', without: () => stubGot(URL_), with: () => guardedGot(URL_) },
+    {
+      name: 'reference: got with a pass-through handler, no breaker',
+      without: () => stubGot(URL_),
+      with: () => passGot(URL_),
+    },
     {
       name: 'undici request()',
       without: () => undiciRequest(stubDispatcher),

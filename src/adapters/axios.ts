@@ -74,6 +74,8 @@ const guarded = new WeakMap<
  *
  * - `instance.interceptors.request.use(infuseAxios(options))` (also on the default `axios`
  *   export): a request interceptor; it guards the requests of the instances it is registered on.
+ *   It is synchronous: add `null, { synchronous: true }` to `use()` and axios starts each request
+ *   in the caller's tick rather than a promise turn later.
  * - `infuseAxios(instance, options)`, the way `axiosRetry` plugs into an instance: registers
  *   the same interceptor and returns a handle with `detach()`.
  *

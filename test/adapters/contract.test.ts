@@ -91,13 +91,14 @@ const drivers: Driver[] = [
       },
     })),
   ),
-  ...(['instance', 'interceptor'] as const).map((form): Driver => ({
+  ...(['instance', 'interceptor', 'synchronous interceptor'] as const).map((form): Driver => ({
     name: `axios (${form})`,
     node: 20,
     make: async (infuse, retries) => {
       const api = axios.create({ validateStatus: () => true });
       if (form === 'instance') infuseAxios(api, { infuse });
-      else api.interceptors.request.use(infuseAxios({ infuse }));
+      else if (form === 'interceptor') api.interceptors.request.use(infuseAxios({ infuse }));
+      else api.interceptors.request.use(infuseAxios({ infuse }), null, { synchronous: true });
       if (retries !== undefined) {
         axiosRetry(api, {
           retries,

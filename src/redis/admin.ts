@@ -12,7 +12,8 @@ import {
 } from './connections.js';
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
-import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
+import { channelName, circuitKeys } from './keys.js';
+import { indexKey, writeFeed } from './sync/feed.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
 import { keyMatcher } from './pattern.js';

@@ -194,14 +194,16 @@ export function parseMessage(message: string): FleetMessage | null {
   };
 }
 
-function text(value: unknown): string {
+/** A reply field as text (a script's nil is ''); throws on anything else. */
+export function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
   if (value === null) return '';
   throw new Error(`unexpected script reply field ${typeof value}`);
 }
 
-function int(value: unknown): number {
+/** A reply field as a finite number; throws on anything else. */
+export function int(value: unknown): number {
   const number = typeof value === 'number' ? value : Number(text(value));
   if (!Number.isFinite(number)) throw new Error('unexpected script reply number');
   return number;
@@ -219,20 +221,6 @@ function forcedMode(value: unknown): ForcedMode | null {
 function transitionReason(value: unknown): TransitionReason {
   if (!REASONS.has(value)) throw new Error(`unexpected transition reason in script reply`);
   return value as TransitionReason;
-}
-
-/** One poll of the change feed: Redis's time, and the circuits changed since, oldest first. */
-export interface Feed {
-  readonly now: number;
-  readonly changes: readonly (readonly [key: string, score: number])[];
-}
-
-/** Parses the reply of the poll script. */
-export function parseFeed(raw: unknown): Feed {
-  if (!Array.isArray(raw) || raw.length % 2 !== 1) throw new Error('unexpected poll reply');
-  const changes: [string, number][] = [];
-  for (let i = 1; i < raw.length; i += 2) changes.push([text(raw[i]), int(raw[i + 1])]);
-  return { now: int(raw[0]), changes };
 }
 
 /** Before the first read, a circuit shows what `initialState` would make of it. */

@@ -26,7 +26,7 @@ export const dashboard: CommandSpec = {
   args: '',
   positionals: 0,
   description: [
-    'Serves a web page that shows every circuit the fleet shares in Redis (state, failure rate, time to retry, last change), updated live as circuits change in any process, with buttons to open (force open), close, disable and clear a circuit for the whole fleet, each asking for confirmation. The tabs of one browser share one live stream (on loopback, where browsers allow it), so any number of tabs stay live.',
+    'Serves a web page that shows every circuit the fleet shares in Redis (state, failure rate, time to retry, last change), updated live as circuits change in any process, with buttons to open (force open), close, disable, clear and shadow (or unshadow) a circuit for the whole fleet, each asking for confirmation. The tabs of one browser share one live stream (on loopback, where browsers allow it), so any number of tabs stay live.',
     `Reading is open to whoever can reach the page; steering needs a token. By default a random one is made at start and printed inside the link, after #token= (a URL's fragment never reaches a server or its logs). To choose it, set $${TOKEN_VARIABLE} (--token shows in the process list). The page listens on 127.0.0.1 only unless --host says otherwise; it serves plain HTTP.`,
     'Runs until Ctrl-C. Every command sent from the page is logged on stdout. Exit status 0 when stopped, 1 when the port cannot be used or Redis cannot be reached at start, 2 for a bad command line.',
   ],

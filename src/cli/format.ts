@@ -42,7 +42,8 @@ export function table(
   const headers = extra === undefined ? HEADERS : [...HEADERS, extra.header];
   const rows = circuits.map((c) => [
     printable(c.key),
-    c.mode,
+    // Shadow mode is no mode of its own: the circuit runs its mode but refuses nothing.
+    c.shadow ? `${c.mode}+shadow` : c.mode,
     windowCell(c),
     c.state === 'half-open' ? String(c.trialsInFlight) : '-',
     c.changedAt === 0 ? 'never' : `${duration(now - c.changedAt)} ago`,

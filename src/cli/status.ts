@@ -151,6 +151,7 @@ async function watchFleet(
       circuits.map((c) => [
         c.key,
         c.mode,
+        c.shadow,
         c.window,
         c.generation,
         c.trialsInFlight,

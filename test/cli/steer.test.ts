@@ -161,6 +161,8 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       expect(rejects).toEqual([expect.objectContaining({ shadow: true })]);
       const again = await cli(['shadow', 'api.example.com', ...args]);
       expect(again.stdout).toBe('api.example.com: open, shadow mode on (already)\n');
+      const table = await cli(['status', ...args]);
+      expect(table.stdout).toMatch(/^api\.example\.com +open\+shadow /m);
       const status = await cli(['status', '--json', ...args]);
       expect(JSON.parse(status.stdout)).toEqual([
         expect.objectContaining({ key: 'api.example.com', mode: 'open', shadow: true }),

@@ -2,6 +2,7 @@
  * The fleet, for real: child processes sharing one circuit through a real redis-file.server.
  */
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { sleep } from '../helpers/redis-server.js';
 import type { WorkerConfig } from './fixtures/worker.js';
 import { byGeneration, fleetForFile, startWorkers, type Worker } from './fleet.js';
@@ -86,7 +87,11 @@ describe('a fleet of processes sharing a circuit', () => {
     await Promise.all(
       group.map((w) => w.ask({ type: 'load', concurrency: 3, pause: 2 }, 'loading')),
     );
-    await sleep(12 * (resetTimeout + 100));
+    // Eight recovery attempts take about 8 × (resetTimeout + 100 ms); a busy machine takes longer.
+    await eventually(
+      () => expect(byGeneration(file.upstream.hits).length).toBeGreaterThanOrEqual(8),
+      { timeout: 40_000, interval: 100 },
+    );
     const stats = await Promise.all(group.map((w) => w.stats({ type: 'stop' }, 'stopped')));
     expect(group.map((w, i) => degradedEvents(w).length - degradedBefore[i]!)).toEqual(
       group.map(() => 0),
@@ -104,7 +109,7 @@ describe('a fleet of processes sharing a circuit', () => {
     for (const s of stats) expect(s.errors).toBe(0);
     const rejected = stats.reduce((sum, s) => sum + s.rejected, 0);
     expect(rejected).toBeGreaterThan(file.upstream.hits.length * 10);
-  });
+  }, 60_000);
 
   it('a trial holder killed with SIGKILL does not wedge the circuit: its lease expires', async () => {
     const trialLease = 1_500;

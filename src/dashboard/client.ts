@@ -39,6 +39,8 @@ export function dashboardClient(
     { command: 'close', label: 'Close' },
     { command: 'disable', label: 'Disable' },
     { command: 'clear-forced', label: 'Clear' },
+    // Shadow mode is switched on and off with one button (see render).
+    { command: 'shadow', label: 'Shadow' },
   ];
 
   const byId = (id: string): HTMLElement => {
@@ -95,7 +97,7 @@ export function dashboardClient(
       const body = (await response.json()) as {
         error?: string;
         before?: { mode: Mode } | null;
-        after?: { mode: Mode } | null;
+        after?: { mode: Mode; shadow?: boolean } | null;
       };
       if (response.status === 401) {
         token = null;
@@ -108,13 +110,16 @@ export function dashboardClient(
       }
       const before = body.before ? LABELS[body.before.mode] : 'unknown';
       const after = body.after ? LABELS[body.after.mode] : 'unknown';
-      showNotice(`${key}: ${before} → ${after}`, 'info');
+      if (command === 'shadow' || command === 'unshadow') {
+        const on = body.after?.shadow === true ? 'on' : 'off';
+        showNotice(`${key}: shadow mode ${on} (${after})`, 'info');
+      } else showNotice(`${key}: ${before} → ${after}`, 'info');
     } catch (error) {
       showNotice(`${key}: ${String(error)}`, 'error');
     }
   }
 
-  // Every row is a copy of this one (a clone is much cheaper than building 14 elements), and one
+  // Every row is a copy of this one (a clone is much cheaper than building its dozen elements), and one
   // listener on the table serves every button.
   const template = document.createElement('tr');
   for (const name of ['key', 'state', 'rate', 'retry', 'changed', 'actions']) {
@@ -208,12 +213,13 @@ export function dashboardClient(
       if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
       if (!hidden) shown++;
       const votes = view.votes ?? 0;
-      put(row, 'mode', `${view.mode} ${votes}`, () => {
+      const shadow = view.shadow === true;
+      put(row, 'mode', `${view.mode} ${votes} ${shadow}`, () => {
         row.tr.className = `mode-${view.mode}`;
-        row.state.textContent =
-          votes > 0
-            ? `${LABELS[view.mode]} · open in ${votes} process${votes === 1 ? '' : 'es'}`
-            : LABELS[view.mode];
+        const parts = [LABELS[view.mode]];
+        if (votes > 0) parts.push(`open in ${votes} process${votes === 1 ? '' : 'es'}`);
+        if (shadow) parts.push('shadow');
+        row.state.textContent = parts.join(' · ');
         row.state.className = `badge ${view.mode}`;
       });
       const { calls, failures } = view.window;
@@ -233,10 +239,16 @@ export function dashboardClient(
       put(row, 'title', String(view.changedAt), (at) => {
         row.changed.title = new Date(Number(at)).toISOString();
       });
-      put(row, 'buttons', `${token === null} ${view.forced}`, () => {
+      put(row, 'buttons', `${token === null} ${view.forced} ${shadow}`, () => {
         for (const button of row.buttons) {
           const clear = button.classList.contains('clear-forced');
           button.disabled = token === null || (clear && view.forced === null);
+          if (button.classList.contains('shadow')) {
+            const label = shadow ? 'Unshadow' : 'Shadow';
+            button.textContent = label;
+            button.dataset.command = shadow ? 'unshadow' : 'shadow';
+            button.setAttribute('aria-label', `${label} ${key}`);
+          }
         }
       });
     }

@@ -12,7 +12,8 @@ import {
 } from './connections.js';
 import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
-import { channelName, circuitKeys, indexKey, writeFeed } from './keys.js';
+import { channelName, circuitKeys } from './keys.js';
+import { indexKey, writeFeed } from './sync/feed.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
 import { globMatcher } from './pattern.js';
@@ -57,6 +58,16 @@ export interface FleetCircuit {
    * and for a circuit that is not closed.
    */
   readonly votes: number;
+  /**
+   * The fleet runs the circuit in shadow mode (the `shadow` command): every process lets through
+   * the calls it would refuse, and the state machine runs on.
+   */
+  readonly shadow: boolean;
+  /**
+   * Calls and slow calls in the fleet's slow-call window (zeros when the fleet's processes use no
+   * `slowCallRate`, or the circuit is not closed).
+   */
+  readonly slowCalls: { readonly calls: number; readonly slow: number };
 }
 
 /** A change of a circuit's state or forced mode, made by any process (or admin) of the fleet. */
@@ -87,9 +98,12 @@ export interface MalformedCircuit {
 /**
  * What {@link RedisAdmin.command} does, the same as the `Circuit` method of that name:
  * `open`, `close`, `half-open` (`halfOpen()`), `force-open` (`forceOpen()`), `disable`,
- * `clear-forced` (`clearForced()`).
+ * `clear-forced` (`clearForced()`); and, for the fleet only, `shadow` and `unshadow`: switch the
+ * circuit into and out of shadow mode in every process (as option `shadow` does in one; see
+ * {@link FleetCircuit.shadow}). Shadow mode is not a state: it leaves state and counters as they
+ * are.
  */
-export type FleetCommand = Command;
+export type FleetCommand = Command | 'shadow' | 'unshadow';
 
 /** Options of {@link RedisAdmin.command}. */
 export interface FleetCommandOptions {
@@ -173,6 +187,8 @@ const COMMANDS = new Set<unknown>([
   'force-open',
   'disable',
   'clear-forced',
+  'shadow',
+  'unshadow',
 ] satisfies FleetCommand[]);
 
 /** The policy of a reader: only `resetTimeout` reaches a script (what `open` opens for). */
@@ -337,8 +353,9 @@ export class RedisAdmin {
       );
       const { fleet, event } = parseReply(raw);
       if (fleet.epoch === '' && before === null && !create) throw unknown(key);
-      // Processes that missed the pub/sub message catch the change at their next poll.
-      if (event !== null) {
+      // Processes that missed the pub/sub message catch the change at their next poll (a shadow
+      // switch changes the generation without a transition).
+      if (event !== null || fleet.generation !== (before?.generation ?? 0)) {
         await this.#call(
           key,
           writeFeed(connection, indexKey(this.#prefix), key, this.#settings.ttl),
@@ -603,7 +620,7 @@ export class RedisAdmin {
     const { fleet } = parseReply(raw);
     // A closed circuit that never changed state is in Redis only by its failure-rate window or
     // its votes.
-    return fleet.epoch === '' && fleet.calls === 0 && fleet.votes === 0
+    return fleet.epoch === '' && fleet.calls === 0 && fleet.slowCalls === 0 && fleet.votes === 0
       ? null
       : toCircuit(key, fleet);
   }
@@ -636,6 +653,8 @@ function toCircuit(key: string, fleet: FleetState): FleetCircuit {
     retryAfter: retryAfter(fleet),
     generation: fleet.generation,
     votes: fleet.votes,
+    shadow: fleet.shadow,
+    slowCalls: { calls: fleet.slowCalls, slow: fleet.slow },
   };
 }
 

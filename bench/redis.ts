@@ -12,6 +12,8 @@
  * 6. The quorum's two targets with six real processes (bench/redis/quorum.ts; `--quorum`: this
  *    table alone).
  *
+ * `--trip`: section 3 alone, on loopback (a quick check of the 5 ms p99 promise).
+ *
  * BENCH_PIN=same (default) pins Node and Redis to one core, BENCH_PIN=split to two, and
  * BENCH_PIN=none leaves them to the scheduler: a loopback round trip costs ~12 µs on a shared
  * core here and ~85 µs across cores. `--short` makes a quick smoke run.
@@ -31,7 +33,9 @@ const SHORT = process.argv.includes('--short');
 /** `--idle`: the idle-cost table alone; `--quorum`: the quorum table alone. */
 const IDLE_ONLY = process.argv.includes('--idle');
 const QUORUM_ONLY = process.argv.includes('--quorum');
-const ONLY = IDLE_ONLY || QUORUM_ONLY;
+/** `--trip`: the trip-to-another-process latency alone. */
+const TRIP_ONLY = process.argv.includes('--trip');
+const ONLY = IDLE_ONLY || QUORUM_ONLY || TRIP_ONLY;
 const PIN = process.env.BENCH_PIN ?? 'same';
 const ROUNDS = SHORT ? 5 : 30;
 const FAST_ITERATIONS = SHORT ? 2_000 : 20_000;
@@ -252,6 +256,18 @@ async function scenario(label: string, port: number): Promise<string[]> {
   ];
 }
 
+async function tripTable(port: number): Promise<string[]> {
+  const trip = await tripToOther(port);
+  return [
+    `### Trip in one process → state change in another (loopback, ${TRIPS} trips)`,
+    '',
+    '| p50 | p99 | max |',
+    '|---:|---:|---:|',
+    `| ${trip.p50.toFixed(2)} ms | ${trip.p99.toFixed(2)} ms | ${trip.max.toFixed(2)} ms |`,
+    '',
+  ];
+}
+
 async function idleTable(port: number): Promise<string[]> {
   const rows = [
     `### Idle cost: one process, no call, \`pollInterval: 1000\` (${IDLE_SECONDS} s each)`,
@@ -286,7 +302,7 @@ async function main(): Promise<void> {
   const proxy = await DelayProxy.start(server.port, 1);
   try {
     // Before pinning: the fleet's child processes would inherit this process's single core.
-    const quorum = IDLE_ONLY ? [] : await quorumTable();
+    const quorum = IDLE_ONLY || TRIP_ONLY ? [] : await quorumTable();
     const pinning = pin(server.pid);
     const version = (await server.cli('INFO', 'server')).match(/redis_version:(\S+)/)?.[1];
     const lines = [
@@ -297,7 +313,8 @@ async function main(): Promise<void> {
       ...(ONLY ? [] : await scenario('Redis on loopback', server.port)),
       ...(ONLY ? [] : await scenario('Through a proxy adding 1 ms each way', proxy.port)),
       ...quorum,
-      ...(QUORUM_ONLY ? [] : await idleTable(server.port)),
+      ...(TRIP_ONLY ? await tripTable(server.port) : []),
+      ...(QUORUM_ONLY || TRIP_ONLY ? [] : await idleTable(server.port)),
       ...(ONLY ? [] : LOAD_TABLE),
     ];
     console.log(lines.join('\n'));

@@ -99,6 +99,7 @@ export interface CircuitOptions {
    * Also open on the share of slow calls over a sliding window, with reason `'slowCallRate'`: a
    * call is slow when it took `duration` ms or more, whatever its outcome (for HTTP, the time to
    * its response). A slow trial call re-opens a half-open circuit. `null` turns it off for a key.
+   * With a shared store (`RedisStore`) the window counts every process's calls.
    * @default null (off)
    * @example { threshold: 0.5, duration: 2_000, minimumCalls: 20, window: 10_000 }
    */
@@ -107,7 +108,8 @@ export interface CircuitOptions {
    * Shadow mode: the circuit runs exactly as it would (transitions, snapshot, metrics), but no call
    * is refused. A call it would have refused goes through, fires `reject` with `shadow: true`, and
    * its outcome is not counted (the circuit would never have sent it). Use it to try a policy in
-   * production before it may refuse anything.
+   * production before it may refuse anything. With `RedisStore`, `RedisAdmin`'s `shadow` command
+   * (`infuse-breaker shadow KEY`) also switches a circuit into shadow mode for every process.
    * @default false
    */
   readonly shadow?: boolean;

@@ -1,7 +1,7 @@
 /**
  * The adapters in a real headless Chromium (Debian's `chromium`, driven by playwright-core), on a
- * page bundled by esbuild from the package's ESM build: for fetch, ky, axios (instance) and axios
- * (interceptor), a circuit opens on 5xx, refuses before sending, half-opens and closes, and a
+ * page bundled by esbuild from the package's ESM build: for fetch, ky (both forms), axios
+ * (instance) and axios (interceptor), a circuit opens on 5xx, refuses before sending, half-opens and closes, and a
  * relative URL is keyed by the page's host. Also prints what each entry point adds to a browser
  * bundle, minified and gzipped (the figures in README.md).
  */
@@ -49,8 +49,8 @@ async function bundleSize(entry: string): Promise<{ minified: number; gzipped: n
   return { minified: code.length, gzipped: gzipSync(code).length };
 }
 
-type Client = 'fetch' | 'ky' | 'axios' | 'axios interceptor';
-const CLIENTS: Client[] = ['fetch', 'ky', 'axios', 'axios interceptor'];
+type Client = 'fetch' | 'ky' | 'ky hooks' | 'axios' | 'axios interceptor';
+const CLIENTS: Client[] = ['fetch', 'ky', 'ky hooks', 'axios', 'axios interceptor'];
 
 describe('the adapters in headless Chromium', () => {
   let server: Server | undefined;

@@ -119,7 +119,7 @@ export function dashboardClient(
     }
   }
 
-  // Every row is a copy of this one (a clone is much cheaper than building 14 elements), and one
+  // Every row is a copy of this one (a clone is much cheaper than building its dozen elements), and one
   // listener on the table serves every button.
   const template = document.createElement('tr');
   for (const name of ['key', 'state', 'rate', 'retry', 'changed', 'actions']) {

@@ -380,7 +380,7 @@ export class RedisAdmin {
   /**
    * Calls `listener` with every transition any process of the fleet makes from now on (received
    * by pub/sub, on a subscriber connection of its own), until the returned function is called.
-   * Resolves once subscribed. ioredis subscribes again by itself after a reconnect; transitions
+   * Resolves once subscribed. It subscribes again by itself after a reconnect; transitions
    * made while disconnected are not replayed (read them with {@link list}).
    */
   async watch(listener: (transition: FleetTransition) => void): Promise<() => Promise<void>> {

@@ -126,7 +126,10 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       const opened = await cli(['open', 'api.example.com', ...args]);
       expect(opened).toMatchObject({ code: 0, stderr: '' });
       expect(opened.stdout).toBe('api.example.com: closed → forced-open\n');
-      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBe('forced-open'));
+      // A busy two-core machine (the CLI runs as a child process) may take longer than the default.
+      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBe('forced-open'), {
+        timeout: 10_000,
+      });
       await expect(infuse.circuit('api.example.com').call(async () => 'ok')).rejects.toMatchObject({
         code: 'ECIRCUITOPEN',
         forced: 'forced-open',
@@ -137,7 +140,9 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
 
       const cleared = await cli(['clear', 'api.example.com', ...args]);
       expect(cleared.stdout).toBe('api.example.com: forced-open → closed\n');
-      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBeNull());
+      await eventually(() => expect(infuse.circuit('api.example.com').forced).toBeNull(), {
+        timeout: 10_000,
+      });
       expect(await infuse.circuit('api.example.com').call(async () => 'ok')).toBe('ok');
 
       const nothing = await cli(['clear', 'other.example.com', ...args]);

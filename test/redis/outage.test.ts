@@ -174,6 +174,35 @@ describe('lost messages', () => {
       admin.disconnect();
     }
   });
+  it('the slow poll catches a switch into shadow mode whose message never came', async () => {
+    const [a] = await processes(1, {}, { pollInterval: 200, ttl: 60_000 });
+    const circuit = a!.infuse.circuit('svc');
+    await circuit.call(ok);
+    expect(circuit.snapshot().shadow).toBeFalsy();
+    const admin = new Redis(server.port, '127.0.0.1');
+    try {
+      // What RedisAdmin's `shadow` writes, without its pub/sub message.
+      const prefix = factory.prefixOf(a!.store);
+      const [state] = circuitKeys(prefix, 'svc');
+      const [seconds = '', micros = ''] = (await admin.time()).map(String);
+      const changedAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await admin.hset(state, {
+        k: 'svc',
+        e: seconds + micros.padStart(6, '0'),
+        g: '1',
+        st: 'closed',
+        fo: '',
+        ou: '0',
+        ts: '0',
+        ca: String(changedAt),
+        sh: '1',
+      });
+      await admin.zadd(`${prefix}:index`, changedAt, 'svc');
+      await expect.poll(() => circuit.snapshot().shadow, { timeout: 3_000 }).toBe(true);
+    } finally {
+      admin.disconnect();
+    }
+  });
 });
 
 describe('connections', () => {

@@ -146,7 +146,9 @@ export class Circuit {
 
   /** A plain picture of the circuit: state, forced mode, counters, time to retry. */
   snapshot(): CircuitSnapshot {
-    return this.#current().snapshot();
+    const store = this.#current();
+    const snapshot = store.snapshot();
+    return this.#shadow || store.shadow === true ? { ...snapshot, shadow: true } : snapshot;
   }
 
   /**
@@ -437,7 +439,8 @@ export class Circuit {
   #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     const { state, forced, retryAfter } = admission;
     const emitter = this.#host.emitter;
-    const shadow = this.#shadow;
+    // Option `shadow`, or the store's switch (a fleet-wide one), read at each refusal.
+    const shadow = this.#shadow || this.#current().shadow === true;
     if (shadow) {
       if (emitter.has('reject')) {
         emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });

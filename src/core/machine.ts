@@ -190,7 +190,8 @@ export class CircuitMachine {
     const phase = this.#phase;
     const forced = forcedOf(phase);
     const state = stateOf(phase);
-    return {
+    const slowCalls = this.#rules.slowWindow;
+    const snapshot: CircuitSnapshot = {
       key: this.key,
       state,
       forced,
@@ -207,6 +208,7 @@ export class CircuitMachine {
             : 0,
       generation: this.#generation,
     };
+    return slowCalls === null ? snapshot : { ...snapshot, slowCalls };
   }
 
   #grantTrial(phase: HalfOpenPhase): Admission {

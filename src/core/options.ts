@@ -50,12 +50,13 @@ export interface CircuitOptions {
    * With a shared store (`RedisStore`): how many distinct processes must agree before `failMax`
    * opens the circuit for the whole fleet. A process whose own calls reach `failMax` opens the
    * circuit for itself at once (its own trials follow `resetTimeout`) and votes; the fleet opens
-   * once a process votes and `quorum` processes agree (they voted, or their latest call to the
-   * host failed). A vote stands for `resetTimeout`, a success withdraws it. So one process with a
-   * broken path to a healthy host cannot cut the fleet off, while a host that is down for everyone
-   * opens for the fleet as soon as the first process votes. `1`: any process's `failMax` opens
-   * the fleet. The failure-rate rule (every process's calls together) needs no quorum. Stores
-   * that are not shared ignore it.
+   * once `quorum` processes agree (they voted, or their latest call to the host failed) and one
+   * of them voted or their current streaks of failures add up to `failMax`. A vote stands for
+   * `resetTimeout`, a success withdraws it. So one process with a broken path to a healthy host
+   * cannot cut the fleet off, while a host that is down for everyone opens for the fleet after
+   * about `failMax` failures in all. `1`: any process's own `failMax` opens the fleet. The
+   * failure-rate rule (every process's calls together) needs no quorum. Stores that are not
+   * shared ignore it.
    * @default 2
    */
   readonly quorum?: number;

@@ -29,6 +29,12 @@ export class TripRules {
     return { calls: rate?.calls ?? 0, failures: rate?.marked ?? 0 };
   }
 
+  /** Calls and slow calls in the slow-call window, or null when `slowCallRate` is off. */
+  get slowWindow(): { readonly calls: number; readonly slow: number } | null {
+    const slow = this.#slowCalls;
+    return slow === null ? null : { calls: slow.calls, slow: slow.marked };
+  }
+
   /** True when a call of `duration` ms counts as slow (never without `slowCallRate`). */
   isSlow(duration: number | undefined): boolean {
     return duration !== undefined && duration >= this.#slowMs;

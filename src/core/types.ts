@@ -129,6 +129,16 @@ export interface CircuitSnapshot {
    * the circuit for the fleet (see `quorum`). Absent for a store that is not shared.
    */
   readonly votes?: number;
+  /**
+   * Calls and slow calls in the slow-call window (see `slowCallRate`; with a shared store, the
+   * fleet's counts). Absent when `slowCallRate` is off.
+   */
+  readonly slowCalls?: { readonly calls: number; readonly slow: number };
+  /**
+   * True when calls the circuit would refuse go through: option `shadow`, or the fleet-wide switch
+   * (`RedisAdmin`'s `shadow` command, `infuse-breaker shadow KEY`). Absent otherwise.
+   */
+  readonly shadow?: boolean;
 }
 
 /** Whose state a circuit's state is: this process's own, or the fleet's (see `quorum`). */

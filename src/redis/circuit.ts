@@ -2,6 +2,7 @@ import type { CircuitSnapshot, CircuitState, ForcedMode, TransitionReason } from
 import { LocalCircuit } from '../stores/local-circuit.js';
 import type {
   Admission,
+  CallDetail,
   Command,
   Policy,
   StoreCircuit,
@@ -115,8 +116,13 @@ export class RedisCircuit implements StoreCircuit {
    * `contrary` evidence against another process's vote it heard of; null when nothing.
    */
   #tell: 'withdraw' | 'contrary' | null = null;
-  /** Successes not yet sent (failure-rate policies only). */
+  /** Successes not yet sent, and how many of them were slow (rate policies only). */
   #successes = 0;
+  #slowSuccesses = 0;
+  /** A call of this many ms or more is slow (`slowCallRate`; Infinity without it). */
+  readonly #slowMs: number;
+  /** Successes are batched for a window of the fleet (`failureRate` or `slowCallRate`). */
+  readonly #counted: boolean;
   #inFlight = 0;
   readonly #trials = new Set<TrialTicket>();
   /** Every trial permit is taken: reject locally until then, or until news arrives. */
@@ -146,6 +152,8 @@ export class RedisCircuit implements StoreCircuit {
     this.keys = keys;
     this.policy = policy;
     this.#host = host;
+    this.#slowMs = policy.slowCallRate?.duration ?? Infinity;
+    this.#counted = policy.failureRate !== null || this.#slowMs !== Infinity;
     this.#fleet = known ?? guess(policy);
     this.#openUntil = performance.now() + this.#fleet.remaining;
     this.#closed = closedTicket(this.#fleet.generation);
@@ -170,6 +178,11 @@ export class RedisCircuit implements StoreCircuit {
 
   get retired(): boolean {
     return this.#retired;
+  }
+
+  /** The fleet's shadow switch as last learned (kept while Redis is away: an operator's choice). */
+  get shadow(): boolean {
+    return this.#fleet.shadow;
   }
 
   /** True when dropping the circuit loses nothing but this process's failure streak. */
@@ -210,34 +223,42 @@ export class RedisCircuit implements StoreCircuit {
     return this.#decide(true);
   }
 
-  release(ticket: Ticket, verdict: StoreVerdict): void | Promise<void> {
+  release(ticket: Ticket, verdict: StoreVerdict, detail?: CallDetail): void | Promise<void> {
     this.usage.settled(verdict);
+    // A server's Retry-After holds the whole fleet back (no quorum: it is the host's own word).
+    const retryAfter = verdict === 'aborted' ? 0 : (detail?.retryAfter ?? 0);
+    const slow = (detail?.duration ?? -1) >= this.#slowMs;
     if (ticket === this.#closed) {
       this.#inFlight--;
-      if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict);
+      if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict, detail);
+      if (retryAfter > 0) return this.openFor(retryAfter, 'retryAfter');
       if (verdict === 'success') {
         this.#streak = 0;
         if (this.#tell !== null) this.#told(this.#tell);
-        if (this.policy.failureRate !== null && this.#successes++ === 0) this.#host.dirty(this);
+        if (slow) this.#slowSuccesses++;
+        if (this.#counted && this.#successes++ === 0) this.#host.dirty(this);
         return;
       }
       if (verdict === 'aborted') return;
       this.#streak++;
-      return this.#reportFailure();
+      return this.#reportFailure(slow);
     }
     if (ticket.kind === 'bypass') return;
     const own = this.#own;
     if (own?.phase === 'half-open' && own.trials.has(ticket)) {
       this.#inFlight--;
-      return this.#settleOwn(own, ticket, verdict);
+      // A slow trial fails its test: the host answers, but not the way the policy asks.
+      const judged = verdict === 'success' && (slow || retryAfter > 0) ? 'failure' : verdict;
+      const settled = this.#settleOwn(own, ticket, judged);
+      return retryAfter > 0 ? this.openFor(retryAfter, 'retryAfter') : settled;
     }
     const issuer = this.#issued.get(ticket);
     if (issuer !== undefined) {
-      if (issuer === this.#fallback) issuer.release(ticket, verdict);
+      if (issuer === this.#fallback) issuer.release(ticket, verdict, detail);
       return;
     }
     this.#inFlight--;
-    if (ticket instanceof TrialTicket) return this.#settleTrial(ticket, verdict);
+    if (ticket instanceof TrialTicket) return this.#settleTrial(ticket, verdict, slow, retryAfter);
     // A closed ticket of an older generation: decided before a change, it must not undo it.
   }
 
@@ -270,7 +291,7 @@ export class RedisCircuit implements StoreCircuit {
     } else if (fleet.forced === null && fleet.state === 'open') {
       retryAfter = Math.max(0, Math.ceil(this.#openUntil - performance.now()));
     }
-    return {
+    const snapshot: CircuitSnapshot = {
       key: this.key,
       state,
       forced: fleet.forced,
@@ -284,38 +305,59 @@ export class RedisCircuit implements StoreCircuit {
       scope: own === null ? 'fleet' : 'process',
       votes: fleet.votes,
     };
+    if (this.#slowMs === Infinity) return snapshot;
+    return { ...snapshot, slowCalls: { calls: fleet.slowCalls, slow: fleet.slow } };
   }
 
   /**
    * Opens the circuit for the whole fleet for `ms` (at most the longest open period the policy
-   * allows) with `reason`, when it is closed as this process knows it: a server's Retry-After
-   * (issue 14) is a fact about the host, not one process's evidence, so no quorum applies.
-   * Resolves once Redis has answered, or after `waitTimeout` (the fallback then opens locally).
+   * allows) with `reason`, when it is closed as this process knows it: a server's Retry-After is
+   * a fact about the host, not one process's evidence, so no quorum applies. Resolves once Redis
+   * has answered, or after `waitTimeout` (the fallback then opens locally, for `ms`).
    */
-  openFor(ms: number, reason: 'retryAfter' | 'slowCallRate'): Promise<void> {
+  openFor(ms: number, reason: 'retryAfter'): Promise<void> {
     const fleet = this.#fleet;
     if (this.#fallback !== null || fleet.state !== 'closed' || fleet.forced !== null) {
       return Promise.resolve();
     }
+    const period = Math.max(1, Math.round(ms));
+    const successes = this.#successes;
+    const slow = this.#slowSuccesses;
+    this.#successes = this.#slowSuccesses = 0;
     const reported = this.#send('infuseReport', [
       fleet.epoch,
       fleet.generation,
+      successes,
       0,
-      0,
-      0,
+      slow,
       reason,
-      Math.max(1, Math.round(ms)),
+      period,
+      '',
+      '',
     ]);
-    return this.#bounded(reported, () => this.#fallBack());
+    return this.#bounded(reported, () => {
+      this.#countLocally(this.#fallBack(), 'success', { retryAfter: period });
+    });
   }
 
   /** Sends batched successes (called by the store's flush timer). */
   flush(): void {
     const successes = this.#successes;
-    this.#successes = 0;
+    const slow = this.#slowSuccesses;
+    this.#successes = this.#slowSuccesses = 0;
     if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [fleet.epoch, fleet.generation, successes, 0, 0, '', 0]);
+    void this.#send('infuseReport', [
+      fleet.epoch,
+      fleet.generation,
+      successes,
+      0,
+      slow,
+      '',
+      0,
+      '',
+      '',
+    ]);
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -355,11 +397,13 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   /**
-   * Called by every poll: a forced mode (an operator's decision, which no call ever writes again)
-   * lives in Redis as long as a process that knows it polls. Nothing else needs keeping alive.
+   * Called by every poll: a forced mode or shadow mode (an operator's decision, which no call
+   * ever writes again) lives in Redis as long as a process that knows it polls. Nothing else needs keeping alive.
    */
   keepAlive(): void {
-    if (this.#fleet.forced === null || this.#fallback !== null || this.#loading !== null) return;
+    const fleet = this.#fleet;
+    if (fleet.forced === null && !fleet.shadow) return;
+    if (this.#fallback !== null || this.#loading !== null) return;
     void this.resync(true);
   }
 
@@ -486,29 +530,40 @@ export class RedisCircuit implements StoreCircuit {
     void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted', '', 0]);
   }
 
-  #settleTrial(ticket: TrialTicket, verdict: StoreVerdict): void | Promise<void> {
+  /**
+   * A trial's outcome. A slow trial fails its test (the host answers, but not the way the policy
+   * asks); a trial answered with Retry-After re-opens the fleet until the server's time.
+   */
+  #settleTrial(
+    ticket: TrialTicket,
+    verdict: StoreVerdict,
+    slow: boolean,
+    retryAfter: number,
+  ): void | Promise<void> {
     this.#trials.delete(ticket);
     // A permit may be free again (an abort gives it back; an outcome ends the attempt).
     this.#holdUntil = 0;
-    if (verdict === 'failure') this.#streak++;
+    const failed = verdict !== 'aborted' && (verdict === 'failure' || slow || retryAfter > 0);
+    if (failed) this.#streak++;
     if (!this.#host.up) return; // the lease expires in Redis on its own
     const settled = this.#send('infuseSettle', [
       ticket.epoch,
       ticket.generation,
       ticket.lease,
-      verdict,
-      '',
-      0,
+      failed ? 'failure' : verdict,
+      retryAfter > 0 ? 'retryAfter' : '',
+      Math.round(retryAfter),
     ]);
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
     return this.#bounded(settled, () => undefined);
   }
 
-  #reportFailure(): Promise<void> {
+  #reportFailure(slow = false): Promise<void> {
     const fleet = this.#fleet;
     const successes = this.#successes;
-    this.#successes = 0;
+    const slowCalls = this.#slowSuccesses + (slow ? 1 : 0);
+    this.#successes = this.#slowSuccesses = 0;
     const trips = this.#streak >= this.policy.failMax;
     const voter = (this.policy.quorum ?? 1) > 1 ? this.#host.voter : '';
     if (voter !== '') {
@@ -523,11 +578,12 @@ export class RedisCircuit implements StoreCircuit {
       fleet.generation,
       successes,
       1,
-      0,
+      slowCalls,
       trips ? 'failMax' : '',
       0,
       voter,
       '',
+      this.policy.failMax,
     ]);
     return this.#bounded(reported, () => this.#fallBack());
   }
@@ -553,6 +609,7 @@ export class RedisCircuit implements StoreCircuit {
       0,
       this.#host.voter,
       tell,
+      this.policy.failMax,
     ]);
   }
 
@@ -689,7 +746,8 @@ export class RedisCircuit implements StoreCircuit {
   #recount(fleet: FleetState): void {
     const known = this.#fleet;
     if (fleet.epoch !== known.epoch || fleet.generation !== known.generation) return;
-    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures, slow: fleet.slow };
+    this.#fleet = { ...known, calls: fleet.calls, failures: fleet.failures };
+    this.#fleet = { ...this.#fleet, slowCalls: fleet.slowCalls, slow: fleet.slow };
     this.#fleet = { ...this.#fleet, votes: fleet.votes, agreeing: fleet.agreeing };
     // Another process voted: this process's next success, if it has one, contradicts the vote.
     if (fleet.votes > 0 && this.#tell === null && this.#streak === 0 && this.#own === null) {
@@ -714,7 +772,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#holdUntil = 0;
     if (fleet.epoch !== previous.epoch || fleet.generation !== previous.generation) {
       this.#closed = closedTicket(fleet.generation);
-      this.#successes = 0;
+      this.#successes = this.#slowSuccesses = 0;
       this.#tell = null; // a transition voids every ballot
       if (fleet.state === 'closed') this.#streak = 0;
     }
@@ -766,10 +824,10 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   /** Counts, on the fallback, the outcome of a call that was let through before it took over. */
-  #countLocally(fallback: LocalCircuit, verdict: StoreVerdict): void {
+  #countLocally(fallback: LocalCircuit, verdict: StoreVerdict, detail?: CallDetail): void {
     if (verdict === 'aborted' || fallback.state !== 'closed' || fallback.forced !== null) return;
     const ticket = fallback.acquire();
-    if (ticket.allowed) fallback.release(ticket, verdict);
+    if (ticket.allowed) fallback.release(ticket, verdict, detail);
   }
 
   #refresh(): void {

@@ -28,7 +28,8 @@ export interface FleetState {
   /** Calls and failures in the fleet's failure-rate window. */
   readonly calls: number;
   readonly failures: number;
-  /** Slow calls in the same window (counted among its calls). */
+  /** Calls and slow calls in the fleet's slow-call window (zeros when `slowCallRate` is off). */
+  readonly slowCalls: number;
   readonly slow: number;
   /** The fleet runs the circuit in shadow mode: it would refuse, but lets calls through. */
   readonly shadow: boolean;
@@ -73,7 +74,7 @@ const STATES = new Set<unknown>(['closed', 'open', 'half-open']);
 const REASONS = new Set<unknown>(TRANSITION_REASONS);
 
 /** Reply fields before the granted leases (see the top of lua.ts). */
-const REPLY_FIELDS = 19;
+const REPLY_FIELDS = 20;
 
 /** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
 export function parseReply(raw: unknown): ScriptReply {
@@ -91,7 +92,7 @@ export function parseReply(raw: unknown): ScriptReply {
     calls,
     failures,
   ] = raw as unknown[];
-  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing] = raw.slice(
+  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing, slowCalls] = raw.slice(
     11,
     REPLY_FIELDS,
   ) as unknown[];
@@ -107,6 +108,7 @@ export function parseReply(raw: unknown): ScriptReply {
     trialsInFlight: int(trials),
     calls: int(calls),
     failures: int(failures),
+    slowCalls: int(slowCalls),
     slow: int(slow),
     shadow: text(shadow) === '1',
     votes: int(votes),
@@ -183,6 +185,7 @@ export function parseMessage(message: string): FleetMessage | null {
       trialsInFlight: 0,
       calls: 0,
       failures: 0,
+      slowCalls: 0,
       slow: 0,
       shadow: false,
       votes: 0,
@@ -191,14 +194,16 @@ export function parseMessage(message: string): FleetMessage | null {
   };
 }
 
-function text(value: unknown): string {
+/** A reply field as text (a script's nil is ''); throws on anything else. */
+export function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
   if (value === null) return '';
   throw new Error(`unexpected script reply field ${typeof value}`);
 }
 
-function int(value: unknown): number {
+/** A reply field as a finite number; throws on anything else. */
+export function int(value: unknown): number {
   const number = typeof value === 'number' ? value : Number(text(value));
   if (!Number.isFinite(number)) throw new Error('unexpected script reply number');
   return number;
@@ -218,20 +223,6 @@ function transitionReason(value: unknown): TransitionReason {
   return value as TransitionReason;
 }
 
-/** One poll of the change feed: Redis's time, and the circuits changed since, oldest first. */
-export interface Feed {
-  readonly now: number;
-  readonly changes: readonly (readonly [key: string, score: number])[];
-}
-
-/** Parses the reply of the poll script. */
-export function parseFeed(raw: unknown): Feed {
-  if (!Array.isArray(raw) || raw.length % 2 !== 1) throw new Error('unexpected poll reply');
-  const changes: [string, number][] = [];
-  for (let i = 1; i < raw.length; i += 2) changes.push([text(raw[i]), int(raw[i + 1])]);
-  return { now: int(raw[0]), changes };
-}
-
 /** Before the first read, a circuit shows what `initialState` would make of it. */
 export function guess(policy: Policy): FleetState {
   const initial: InitialState = policy.initialState ?? 'closed';
@@ -248,6 +239,7 @@ export function guess(policy: Policy): FleetState {
     trialsInFlight: 0,
     calls: 0,
     failures: 0,
+    slowCalls: 0,
     slow: 0,
     shadow: false,
     votes: 0,

@@ -1,4 +1,3 @@
-import { runScript, type Connection } from './connections.js';
 import { createHash } from 'node:crypto';
 
 /** The keys of one circuit: state hash, trial leases, failure-rate window, quorum votes. */
@@ -17,34 +16,9 @@ export function circuitKeys(prefix: string, key: string): CircuitKeys {
 }
 
 /**
- * The change feed: a sorted set of circuit keys scored by the time of their last change (see
- * the INDEX script). Read by every process's poll and by `preload`.
- */
-export function indexKey(prefix: string): string {
-  return `${prefix}:index`;
-}
-
-/**
  * The pub/sub channel of transitions. Channels ignore ioredis' `keyPrefix`, so it is part of the
  * name: two applications with different key prefixes must not hear each other's circuits.
  */
 export function channelName(keyPrefix: string, prefix: string): string {
   return `${keyPrefix}${prefix}:transitions`;
-}
-
-/** Most circuits the change feed lists; older entries are dropped. */
-const FEED_MAX = 100_000;
-
-/**
- * Lists `key` in the change feed as changed now. Written by whoever made the change (a process
- * or RedisAdmin) after its script answered: the feed key lives on one node of a Cluster, apart
- * from the circuit's own keys, so no script can write both.
- */
-export function writeFeed(
-  connection: Connection,
-  index: string,
-  key: string,
-  ttl: number,
-): Promise<unknown> {
-  return runScript(connection, 'infuseIndex', [index], [key, ttl, FEED_MAX]);
 }

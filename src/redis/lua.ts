@@ -11,17 +11,19 @@ import { OPS_SCRIPTS } from './ops-lua.js';
  *                        st (state), fo (forced mode or ''), ou (open until, ms), ts (trial
  *                        successes), ca (changed at, ms), sh ('1' in shadow mode, else absent)
  *   KEYS[2] leases sorted set: half-open trial permits, score = lease deadline (ms)
- *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures,
- *                        s<bucket> = slow calls
+ *   KEYS[3] window hash: failure-rate buckets, c<bucket> = calls, f<bucket> = failures, and
+ *                        slow-call buckets, n<bucket> = calls, s<bucket> = slow calls (each
+ *                        window cut into ten buckets of its own length: w and x, in ms)
  *   KEYS[4] votes  hash: the quorum's evidence while closed (see `ballot`): k (circuit key),
  *                        v:<process> = when its own streak reached failMax (a vote),
  *                        f:<process> = when its latest call failed (a mark),
+ *                        n:<process> = its failures since its last success (its streak),
  *                        s:<process> = when it succeeded after hearing of a vote (contrary)
  *
- * ARGV[1..10] are the same for every script: circuit key, channel, ttl, resetTimeout,
+ * ARGV[1..13] are the same for every script: circuit key, channel, ttl, resetTimeout,
  * halfOpenMaxCalls, failure-rate threshold (0 = off), minimumCalls, window, the longest open
- * period the policy allows (see `scriptHead`), and the quorum. Script arguments follow from
- * ARGV[11].
+ * period the policy allows (see `scriptHead`), the quorum, and the slow-call rate's threshold
+ * (0 = off), minimumCalls and window. Script arguments follow from ARGV[14].
  *
  * Values read from Redis are bounded: anything no script of ours can have written (an epoch or a
  * change time from the future, an open-until beyond resetTimeout plus the longest open period, a
@@ -30,7 +32,9 @@ import { OPS_SCRIPTS } from './ops-lua.js';
  * Every script answers with one reply (see `parseReply` in fleet.ts):
  *   { flags, epoch, at, generation, state, forced, remaining, changedAt, trialsInFlight,
  *     windowCalls, windowFailures, from, fromForced, reason, hold, windowSlow, shadow,
- *     votes, agreeing, lease... }
+ *     votes, agreeing, slowWindowCalls, lease... }
+ * windowCalls/windowFailures count the failure-rate window, slowWindowCalls/windowSlow the
+ * slow-call window (zeros for a rule that is off).
  * flags: 1 = malformed data was found and dropped, 2 = this script created the state.
  * from/fromForced/reason are set when this script made a transition (it then published it).
  */
@@ -47,6 +51,7 @@ local KEY, CHANNEL = ARGV[1], ARGV[2]
 local TTL, RESET, MAXTRIALS = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local THRESHOLD, MINCALLS, WINDOW = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local MAXOPEN, QUORUM = tonumber(ARGV[9]), tonumber(ARGV[10])
+local SLOW, SLOWMIN, SLOWWINDOW = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
 -- INSPECT changes nothing, not even expired votes.
 local READONLY = false
 local clock = redis.call('TIME')
@@ -132,9 +137,9 @@ local function load()
   return c or absent()
 end
 
--- How long the window's counts matter: two windows.
+-- How long the window's counts matter: two windows (the longer of the two rules').
 local function windowTtl()
-  return math.max(2 * WINDOW, 1000)
+  return math.max(2 * WINDOW, 2 * SLOWWINDOW, 1000)
 end
 
 -- Keys live TTL after the last change (see scriptHead); the window only while its counts matter.
@@ -186,39 +191,53 @@ local function bucketSize(length)
   return math.max(1, math.floor(length / 10))
 end
 
--- Calls, failures and slow calls in a window of 'length' ms (every bucket when it is nil). With
--- 'prune', older buckets and foreign fields go (but not 'w' and 'k', the length and circuit key).
-local function tally(length, prune)
-  local size = length and bucketSize(length)
-  local current = size and math.floor(NOW / size) or math.huge
+-- The counts of the window hash: calls and failures of the failure-rate window ('rate' ms long),
+-- calls and slow calls of the slow-call window ('slow' ms long). A length of nil counts every
+-- bucket; 0 counts none (the rule is off). With 'prune', older buckets and foreign fields go (but
+-- not 'w', 'x' and 'k': the lengths and the circuit key).
+local function tally(rate, slow, prune)
+  local lengths = { c = rate, f = rate, n = slow, s = slow }
+  local counts = { c = 0, f = 0, n = 0, s = 0 }
   local fields = redis.call('HGETALL', W)
-  local counts = { c = 0, f = 0, s = 0 }
   for i = 1, #fields, 2 do
-    local kind, bucket = string.match(fields[i], '^([cfs])(%d+)$')
+    local kind, bucket = string.match(fields[i], '^([cfns])(%d+)$')
     local count = int(fields[i + 1])
-    if kind == nil or count == nil or (size and tonumber(bucket) <= current - 10) then
-      if prune and fields[i] ~= 'w' and fields[i] ~= 'k' then redis.call('HDEL', W, fields[i]) end
-    else
+    local length = kind and lengths[kind]
+    local size = length and length > 0 and bucketSize(length)
+    local old = size and tonumber(bucket) <= math.floor(NOW / size) - 10
+    if kind == nil or count == nil or old then
+      if prune and fields[i] ~= 'w' and fields[i] ~= 'x' and fields[i] ~= 'k' then
+        redis.call('HDEL', W, fields[i])
+      end
+    elseif length ~= 0 then
       counts[kind] = counts[kind] + count
     end
   end
-  return counts.c, counts.f, counts.s
+  return { c = counts.c, f = counts.f, n = counts.n, s = counts.s }
 end
 
--- Calls, failures and slow calls in the window, after adding a batch; older buckets go.
+-- Adds a batch to the rules' windows: 'calls' calls, 'failures' of them failed, 'slow' of them
+-- slow. Returns the windows' counts (see tally); older buckets go.
 local function window(calls, failures, slow)
-  if THRESHOLD <= 0 then return 0, 0, 0 end
-  local bucket = math.floor(NOW / bucketSize(WINDOW))
+  local rate, slowRate = THRESHOLD > 0 and WINDOW or 0, SLOW > 0 and SLOWWINDOW or 0
+  if rate == 0 and slowRate == 0 then return { c = 0, f = 0, n = 0, s = 0 } end
   if calls > 0 then
-    redis.call('HINCRBY', W, 'c' .. bucket, calls)
-    if failures > 0 then redis.call('HINCRBY', W, 'f' .. bucket, failures) end
-    if slow > 0 then redis.call('HINCRBY', W, 's' .. bucket, slow) end
-    -- The window's length and circuit key, so that a reader without the policy (RedisAdmin) can
-    -- count it, also for a circuit that never changed state (and so has no state hash).
-    redis.call('HSET', W, 'w', WINDOW, 'k', KEY)
+    if rate > 0 then
+      local bucket = math.floor(NOW / bucketSize(rate))
+      redis.call('HINCRBY', W, 'c' .. bucket, calls)
+      if failures > 0 then redis.call('HINCRBY', W, 'f' .. bucket, failures) end
+    end
+    if slowRate > 0 then
+      local bucket = math.floor(NOW / bucketSize(slowRate))
+      redis.call('HINCRBY', W, 'n' .. bucket, calls)
+      if slow > 0 then redis.call('HINCRBY', W, 's' .. bucket, slow) end
+    end
+    -- The windows' lengths and circuit key, so that a reader without the policy (RedisAdmin) can
+    -- count them, also for a circuit that never changed state (and so has no state hash).
+    redis.call('HSET', W, 'w', rate, 'x', slowRate, 'k', KEY)
     redis.call('PEXPIRE', W, windowTtl())
   end
-  return tally(WINDOW, true)
+  return tally(rate, slowRate, true)
 end
 
 -- How long (ms) a vote waits for contrary evidence before it alone may open the fleet: long
@@ -233,17 +252,21 @@ end
 
 
 -- The quorum's evidence: processes that vote (their own streak reached failMax), that agree
--- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), and
--- when the oldest standing vote was cast. Expired ballots go (unless READONLY).
+-- (vote, or their latest call failed), that contradict (succeeded after hearing of a vote), when
+-- the oldest standing vote was cast, and the fleet's streak: the consecutive failures that the
+-- agreeing processes reported since their last success, added up. Expired ballots go (unless
+-- READONLY); a streak stands as long as its process's mark.
 local function count()
   local fields = redis.call('HGETALL', V)
   local oldest = NOW - voteLife()
-  local n = { votes = 0, agree = 0, contrary = 0, first = NOW }
-  local agreeing = {}
+  local n = { votes = 0, agree = 0, contrary = 0, first = NOW, streak = 0 }
+  local agreeing, streaks = {}, {}
   for i = 1, #fields, 2 do
-    local kind, voter = string.match(fields[i], '^([vfs]):(.+)$')
+    local kind, voter = string.match(fields[i], '^([vfsn]):(.+)$')
     local at = int(fields[i + 1])
-    if kind ~= nil then
+    if kind == 'n' then
+      streaks[voter] = at or 0
+    elseif kind ~= nil then
       if at == nil or at <= oldest or at > NOW + SKEW then
         if not READONLY then redis.call('HDEL', V, fields[i]) end
       elseif kind == 's' then
@@ -260,6 +283,13 @@ local function count()
       end
     end
   end
+  for voter, streak in pairs(streaks) do
+    if agreeing[voter] then
+      n.streak = n.streak + math.min(streak, 1000000)
+    elseif not READONLY then
+      redis.call('HDEL', V, 'n:' .. voter)
+    end
+  end
   return n
 end
 
@@ -267,9 +297,12 @@ end
 -- reached failMax: published, so that every process reads it and may contradict), 'withdraw'
 -- (it succeeded after failing) or 'contrary' (it succeeded after hearing of a vote).
 local function ballot(c, voter, failed, voted, told)
-  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter) end
+  if told == 'withdraw' then redis.call('HDEL', V, 'v:' .. voter, 'f:' .. voter, 'n:' .. voter) end
   if told == 'contrary' then redis.call('HSET', V, 's:' .. voter, NOW, 'k', KEY) end
-  if failed then redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY) end
+  if failed then
+    redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY)
+    redis.call('HINCRBY', V, 'n:' .. voter, 1)
+  end
   if voted then redis.call('HSET', V, 'v:' .. voter, NOW, 'k', KEY) end
   redis.call('PEXPIRE', V, 2 * voteLife())
   local n = count()
@@ -278,24 +311,30 @@ local function ballot(c, voter, failed, voted, told)
 end
 
 -- failMax opens the fleet when a process votes and 'quorum' processes agree, or when a vote has
--- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail).
-local function quorumReached(n)
+-- waited GRACE and no process has contradicted it (nobody else calls the host, or all fail), or
+-- before any vote when 'quorum' processes fail together and their streaks add up to failMax
+-- (a host down for all: the fleet pays failMax once, not once per process).
+local function quorumReached(n, failMax)
+  if n.agree >= QUORUM and n.contrary == 0 and n.streak >= failMax then return true end
   return n.votes >= 1 and (n.agree >= QUORUM or (n.contrary == 0 and n.first <= NOW - GRACE))
 end
 
-local function rateTrips(calls, failures)
-  return THRESHOLD > 0 and calls >= MINCALLS and failures > 0 and failures / calls >= THRESHOLD
+-- Why the windows' counts open the circuit, or nil.
+local function rateTrips(n)
+  if THRESHOLD > 0 and n.c >= MINCALLS and n.f > 0 and n.f / n.c >= THRESHOLD then
+    return 'failureRate'
+  end
+  if SLOW > 0 and n.n >= SLOWMIN and n.s > 0 and n.s / n.n >= SLOW then return 'slowCallRate' end
+  return nil
 end
 
--- 'calls'/'failures'/'slow': the window's counts, when the caller counted them itself.
-local function reply(c, hold, leases, calls, failures, slow, votes, agree)
+-- 'counts': the windows' counts (see tally), when the caller counted them itself.
+local function reply(c, hold, leases, counts, votes, agree)
   local ev = event or { '', '', '' }
   local trials = 0
   if c.st == 'half-open' then trials = redis.call('ZCOUNT', L, '(' .. NOW, '+inf') end
-  if calls == nil then
-    calls, failures, slow = 0, 0, 0
-    if c.st == 'closed' and c.fo == '' then calls, failures, slow = window(0, 0, 0) end
-  end
+  local n = counts or { c = 0, f = 0, n = 0, s = 0 }
+  if counts == nil and c.st == 'closed' and c.fo == '' then n = window(0, 0, 0) end
   if votes == nil then
     votes, agree = 0, 0
     if c.st == 'closed' and c.fo == '' then
@@ -303,36 +342,36 @@ local function reply(c, hold, leases, calls, failures, slow, votes, agree)
       votes, agree = n.votes, n.agree
     end
   end
-  local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, calls, failures,
-    ev[1], ev[2], ev[3], hold or 0, slow, c.sh, votes, agree }
+  local out = { flags, c.e, AT, c.g, c.st, c.fo, remaining(c), c.ca, trials, n.c, n.f,
+    ev[1], ev[2], ev[3], hold or 0, n.s, c.sh, votes, agree, n.n }
   for _, lease in ipairs(leases or {}) do out[#out + 1] = lease end
   return out
 end
 `;
 
 /**
- * ARGV[11..14]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
- * forced mode alive (the poll of a process that knows it: an operator's force lasts while the
- * fleet runs, and `ttl` after the last process has gone).
+ * ARGV[14..17]: seed state, seed forced mode, seed remaining ms ('' = no seed), '1' to keep a
+ * forced mode or shadow mode alive (the poll of a process that knows it: an operator's decision
+ * lasts while the fleet runs, and `ttl` after the last process has gone).
  */
 const READ = `
 local c = load()
-local state, forced = ARGV[11], ARGV[12]
+local state, forced = ARGV[14], ARGV[15]
 if c.e == '' and STATES[state] and FORCED[forced] and (state ~= 'closed' or forced ~= '') then
   -- Only where nothing is stored: initial state, or a process re-seeding a Redis that lost it.
   c.g = 1
   c.st = state
   c.fo = forced
-  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[13]) or RESET) end
+  if state == 'open' then c.ou = NOW + math.max(0, tonumber(ARGV[16]) or RESET) end
   save(c)
   announce(c, 'closed', '', 'remote')
-elseif ARGV[14] == '1' and c.fo ~= '' then
+elseif ARGV[17] == '1' and (c.fo ~= '' or c.sh == '1') then
   touch()
 end
 return reply(c)
 `;
 
-/** ARGV[11..13]: permits wanted, lease ms, lease id prefix. */
+/** ARGV[14..16]: permits wanted, lease ms, lease id prefix. */
 const ACQUIRE = `
 local c = load()
 local granted, hold = {}, 0
@@ -340,12 +379,12 @@ if c.fo == '' and c.st == 'open' and NOW >= c.ou then
   transition(c, 'half-open', '', 'resetTimeout')
 end
 if c.fo == '' and c.st == 'half-open' then
-  local lease = tonumber(ARGV[12])
+  local lease = tonumber(ARGV[15])
   redis.call('ZREMRANGEBYSCORE', L, '-inf', NOW)
   local free = MAXTRIALS - c.ts - redis.call('ZCARD', L)
-  local n = math.min(tonumber(ARGV[11]), free)
+  local n = math.min(tonumber(ARGV[14]), free)
   for i = 1, n do
-    granted[i] = ARGV[13] .. ':' .. i
+    granted[i] = ARGV[16] .. ':' .. i
     redis.call('ZADD', L, NOW + lease, granted[i])
   end
   if n > 0 then touch() end
@@ -358,61 +397,61 @@ return reply(c, hold, granted)
 `;
 
 /**
- * ARGV[11..19]: epoch, generation, successes, failures, slow calls (counted among the successes
- * and failures), a reason to open now ('' for none: failMax when the caller's streak trips,
- * retryAfter, slowCallRate), the open period it asks for (ms, 0 = resetTimeout), the caller's
- * process id ('' when the quorum is 1: no ballot is kept), and what else it tells: 'withdraw' (it
- * succeeded after failing: its vote and mark go), 'contrary' (it succeeded after hearing of a
- * vote), or ''.
+ * ARGV[14..23]: epoch, generation, successes, failures, slow calls (counted among the successes
+ * and failures), a reason to open now ('' for none: failMax when the caller's streak trips, or
+ * retryAfter), the open period it asks for (ms, 0 = resetTimeout), the caller's process id (''
+ * when the quorum is 1: no ballot is kept), what else it tells: 'withdraw' (it succeeded after
+ * failing: its vote, mark and streak go), 'contrary' (it succeeded after hearing of a vote), or
+ * '', and the policy's failMax (for the fleet's streak; absent: no streak rule).
  *
- * failMax opens the fleet only with a quorum (see quorumReached): one process voted (its own
- * streak reached failMax) and `quorum` processes agree (voted, or their latest call failed), or
- * the vote found no contrary evidence within GRACE. A process's own evidence is about its own
- * path to the host; a host down for all is seen failing by every process that calls it, so the
- * first vote usually finds its quorum at once.
+ * failMax opens the fleet only with a quorum (see quorumReached): `quorum` processes agree
+ * (voted, or their latest call failed) and either their streaks add up to failMax with no process
+ * contradicting, or one of them voted (its own streak reached failMax); or a lone vote found no
+ * contrary evidence within GRACE. A process's own evidence is about its own path to the host; a
+ * host down for all is seen failing by every process that calls it, so the fleet opens after
+ * about failMax failures in all, as a single shared count would.
  */
 const REPORT = `
 local c = load()
 local votes, agree = nil, nil
-if c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'closed' and c.fo == '' then
-  local failures, reason, voter = tonumber(ARGV[14]), ARGV[16], ARGV[18]
-  local calls, failed = window(tonumber(ARGV[13]) + failures, failures, tonumber(ARGV[15]))
+if c.e == ARGV[14] and c.g == tonumber(ARGV[15]) and c.st == 'closed' and c.fo == '' then
+  local failures, reason, voter = tonumber(ARGV[17]), ARGV[19], ARGV[21] or ''
+  local counts = window(tonumber(ARGV[16]) + failures, failures, tonumber(ARGV[18]))
   local quorate = QUORUM <= 1 and reason == 'failMax'
   if voter ~= '' then
-    local n = ballot(c, voter, failures > 0, reason == 'failMax', ARGV[19])
+    local n = ballot(c, voter, failures > 0, reason == 'failMax', ARGV[22])
     votes, agree = n.votes, n.agree
-    quorate = quorumReached(n)
+    quorate = quorumReached(n, tonumber(ARGV[23]) or math.huge)
   end
+  local trips = rateTrips(counts)
   if quorate then
     transition(c, 'open', '', 'failMax')
-    votes, agree = 0, 0
   elseif OPENS[reason] and reason ~= 'failMax' then
-    transition(c, 'open', '', reason, ARGV[17])
-    votes, agree = 0, 0
-  elseif rateTrips(calls, failed) then
-    transition(c, 'open', '', 'failureRate')
-    votes, agree = 0, 0
+    transition(c, 'open', '', reason, ARGV[20])
+  elseif trips then
+    transition(c, 'open', '', trips)
   elseif c.e ~= '' then
     touch()
   end
+  if event then votes, agree = 0, 0 end
 end
-return reply(c, 0, nil, nil, nil, nil, votes, agree)
+return reply(c, 0, nil, nil, votes, agree)
 `;
 
 /**
- * ARGV[11..16]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
- * failure the reason to give (trialFailed when '', or retryAfter) and the open period it asks for
+ * ARGV[14..19]: epoch, generation, lease id, verdict (success | failure | aborted), and for a
+ * failure (a slow trial is one) the reason to give (trialFailed when '', or retryAfter) and the open period it asks for
  * (ms, 0 = resetTimeout).
  */
 const SETTLE = `
 local c = load()
-local deadline = tonumber(redis.call('ZSCORE', L, ARGV[13]) or '0')
-redis.call('ZREM', L, ARGV[13])
-if deadline > NOW and c.e == ARGV[11] and c.g == tonumber(ARGV[12]) and c.st == 'half-open'
+local deadline = tonumber(redis.call('ZSCORE', L, ARGV[16]) or '0')
+redis.call('ZREM', L, ARGV[16])
+if deadline > NOW and c.e == ARGV[14] and c.g == tonumber(ARGV[15]) and c.st == 'half-open'
   and c.fo == '' then
-  if ARGV[14] == 'failure' then
-    transition(c, 'open', '', OPENS[ARGV[15]] and ARGV[15] or 'trialFailed', ARGV[16])
-  elseif ARGV[14] == 'success' then
+  if ARGV[17] == 'failure' then
+    transition(c, 'open', '', OPENS[ARGV[18]] and ARGV[18] or 'trialFailed', ARGV[19])
+  elseif ARGV[17] == 'success' then
     c.ts = c.ts + 1
     if c.ts >= MAXTRIALS then
       transition(c, 'closed', '', 'trialSucceeded')
@@ -425,20 +464,20 @@ return reply(c)
 `;
 
 /**
- * ARGV[11]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
- * ARGV[12]: 'existing' to change only a circuit Redis holds (state, a failure-rate window or
- * votes; RedisAdmin): nothing is written for an unknown key. ARGV[13]: how long `open` opens for (ms,
+ * ARGV[14]: open | close | half-open | force-open | disable | clear-forced | shadow | unshadow.
+ * ARGV[15]: 'existing' to change only a circuit Redis holds (state, a failure-rate window or
+ * votes; RedisAdmin): nothing is written for an unknown key. ARGV[16]: how long `open` opens for (ms,
  * 0 = resetTimeout). Shadow mode is not a state: it bumps the generation and is published, so
  * that every process reads it, and leaves state and counters as they are.
  */
 const COMMAND = `
 local c = load()
-local command = ARGV[11]
-if ARGV[12] == 'existing' and c.e == '' and redis.call('EXISTS', W, V) == 0 then
+local command = ARGV[14]
+if ARGV[15] == 'existing' and c.e == '' and redis.call('EXISTS', W, V) == 0 then
   return reply(c)
 end
 if command == 'open' then
-  transition(c, 'open', '', 'manual', ARGV[13])
+  transition(c, 'open', '', 'manual', ARGV[16])
 elseif command == 'close' then
   transition(c, 'closed', '', 'manual')
 elseif command == 'half-open' then
@@ -472,22 +511,23 @@ READONLY = true
 local c, problem = inspect()
 if problem then return { 'malformed', problem } end
 c = c or absent()
-local calls, failures, slow = 0, 0, 0
+local counts = nil
 if c.st == 'closed' and c.fo == '' and redis.call('TYPE', W).ok == 'hash' then
-  calls, failures, slow = tally(int(redis.call('HGET', W, 'w')), false)
+  local lengths = redis.call('HMGET', W, 'w', 'x')
+  counts = tally(int(lengths[1]), int(lengths[2]), false)
 end
-return reply(c, 0, nil, calls, failures, slow)
+return reply(c, 0, nil, counts or { c = 0, f = 0, n = 0, s = 0 })
 `;
 
-/** ARGV[11]: lease ms; ARGV[12..]: lease ids still held by the caller. Extends live leases only. */
+/** ARGV[14]: lease ms; ARGV[15..]: lease ids still held by the caller. Extends live leases only. */
 const RENEW = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local renewed = 0
-for i = 12, #ARGV do
+for i = 15, #ARGV do
   local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
   if deadline > now then
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[11]), ARGV[i])
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[14]), ARGV[i])
     renewed = renewed + 1
   end
 end
@@ -548,7 +588,7 @@ export type ScriptName = keyof typeof SCRIPTS;
  */
 export const MANUAL_OPEN_MAX = 3_600_000;
 
-/** The parts of a store's or admin's settings that go into every script's ARGV[1..10]. */
+/** The parts of a store's or admin's settings that go into every script's ARGV[1..13]. */
 export interface ScriptSettings {
   readonly channel: string;
   readonly ttl: number;
@@ -556,7 +596,7 @@ export interface ScriptSettings {
 }
 
 /**
- * ARGV[1..10] of a circuit script (see the top of this file). Keys live at least twice as long as
+ * ARGV[1..13] of a circuit script (see the top of this file). Keys live at least twice as long as
  * anything the policy waits for, so that no key expires in the middle of an episode.
  */
 export function scriptHead(
@@ -565,10 +605,12 @@ export function scriptHead(
   settings: ScriptSettings,
 ): (string | number)[] {
   const rate = policy.failureRate;
+  const slow = policy.slowCallRate ?? null;
   const ttl = Math.max(
     settings.ttl,
     2 * policy.resetTimeout,
     2 * (rate?.window ?? 0),
+    2 * (slow?.window ?? 0),
     2 * settings.trialLease,
   );
   return [
@@ -582,5 +624,8 @@ export function scriptHead(
     rate?.window ?? 0,
     Math.max(policy.resetTimeout, MANUAL_OPEN_MAX),
     policy.quorum ?? 1,
+    slow?.threshold ?? 0,
+    slow?.minimumCalls ?? 0,
+    slow?.window ?? 0,
   ];
 }

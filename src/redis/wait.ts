@@ -1,3 +1,5 @@
+/** Timing helpers of src/redis: bounded waits on Redis, and jittered intervals. */
+
 /**
  * Waits for `op` at most `ms`. Past that, `late` answers (from per-process state) and the returned
  * promise resolves; `op` goes on, and whatever it does when it completes is up to its own handlers.
@@ -23,4 +25,9 @@ export function within(op: Promise<unknown>, ms: number, late: () => void): Prom
     timer.unref();
     void op.then(finish, finish);
   });
+}
+
+/** `ms` ±20%, so that a fleet started at once does not poll or probe in step. */
+export function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
 }

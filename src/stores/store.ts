@@ -63,7 +63,8 @@ export interface CallDetail {
  * - `retryAfter`: applies {@link CallDetail.retryAfter} (option `honorRetryAfter`).
  * - `slowCallRate`: counts {@link CallDetail.duration} against {@link Policy.slowCallRate}.
  * - `shadow`: option `shadow` (refusals are turned into calls by the core; a store declares it once
- *   its own side, such as a fleet-wide switch, is in place).
+ *   its own side, such as a fleet-wide switch reported by {@link StoreCircuit.shadow}, is in
+ *   place).
  */
 export type StoreCapability = 'retryAfter' | 'slowCallRate' | 'shadow';
 
@@ -179,6 +180,12 @@ export interface StoreCircuit {
    * an attempt alongside the client's own handling of its response, rather than ahead of it.
    */
   readonly releasesAtOnce?: boolean;
+  /**
+   * True while the store's own switch runs the circuit in shadow mode (a shared store's fleet-wide
+   * switch): the core then lets through the calls it would refuse, as with option `shadow`. Read
+   * on each refusal. Absent: the store has no such switch.
+   */
+  readonly shadow?: boolean;
   /** Apply a manual change; rejects when the change cannot be made everywhere it must be. */
   command(command: Command): Promise<void>;
   snapshot(): CircuitSnapshot;

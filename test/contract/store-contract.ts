@@ -10,6 +10,7 @@ import {
   type StateChangeEvent,
   type Store,
 } from '../../src/index.js';
+import { policyContract } from './policy-contract.js';
 
 export interface StoreHarness {
   /** A store over fresh, empty state. */
@@ -405,4 +406,5 @@ export function storeContract(name: string, harness: StoreHarness): void {
       await expect(infuse.circuit('b.example').call(ok('b'))).resolves.toBe('b');
     });
   });
+  policyContract(name, harness);
 }

@@ -1,6 +1,7 @@
 /**
- * honorRetryAfter, against MemoryStore. These scenarios move to the store contract suite
- * (test/contract/store-contract.ts) once RedisStore declares the 'retryAfter' capability.
+ * honorRetryAfter in the core: reading the header, which responses it applies to, its bounds and
+ * options, on a test clock with exact times. How a store opens and re-opens on it (every store,
+ * fleet-wide with a shared one) is in the store contract (test/contract/policy-contract.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter } from '../../src/core/retry-after.js';
@@ -84,30 +85,6 @@ describe('honorRetryAfter', () => {
     expect(infuse.circuit('api').state).toBe('closed');
   });
 
-  it('opens at once until the server says, refuses with its remaining time, then tries one call', async () => {
-    const { infuse, changes, advance, respond, refusal } = setup({
-      honorRetryAfter: true,
-      resetTimeout: 1_000,
-    });
-    await expect(respond('api', 429, '30')).resolves.toBe('success');
-    expect(changes).toEqual([
-      expect.objectContaining({ key: 'api', from: 'closed', to: 'open', reason: 'retryAfter' }),
-    ]);
-    advance(10_000);
-    const error = await refusal('api');
-    expect(error.retryAfter).toBe(20_000);
-    expect(error.cause).toBeInstanceOf(Error);
-    expect((error.cause as Error).message).toContain('status 429 with Retry-After: 30');
-    advance(19_999);
-    expect((await refusal('api')).retryAfter).toBe(1);
-    advance(1);
-    const trial = await infuse.circuit('api').acquire();
-    expect(trial.trial).toBe(true);
-    expect(changes.at(-1)).toMatchObject({ to: 'half-open', reason: 'resetTimeout' });
-    await trial.settle({ status: 200 });
-    expect(infuse.circuit('api').state).toBe('closed');
-  });
-
   it('takes an HTTP-date, and opens on 503 as well by default', async () => {
     const { advance, respond, refusal } = setup({ honorRetryAfter: true });
     await expect(respond('api', 503, 'Wed, 02 Dec 2026 08:02:00 GMT')).resolves.toBe('failure');
@@ -131,18 +108,6 @@ describe('honorRetryAfter', () => {
       await expect(respond('api', 429, value)).resolves.toBe('success');
     }
     expect(infuse.circuit('api').state).toBe('closed');
-  });
-
-  it('a trial answered with Retry-After re-opens for the server time, not resetTimeout', async () => {
-    const { infuse, advance, respond, refusal } = setup({
-      honorRetryAfter: true,
-      resetTimeout: 1_000,
-    });
-    await infuse.circuit('api').open();
-    advance(1_000);
-    await respond('api', 503, '45');
-    expect(infuse.circuit('api').snapshot()).toMatchObject({ state: 'open', retryAfter: 45_000 });
-    expect((await refusal('api')).retryAfter).toBe(45_000);
   });
 
   it('can be set per key, and turned off for one key', async () => {

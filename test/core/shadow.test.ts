@@ -1,89 +1,68 @@
 /**
- * Shadow mode, against MemoryStore: the state machine runs as for real, no call is refused. These
- * scenarios move to the store contract suite (test/contract/store-contract.ts) once RedisStore
- * declares the 'shadow' capability.
+ * Shadow mode in the core: its option, and the store's own switch (`StoreCircuit.shadow`, a shared
+ * store's fleet-wide one) that the core obeys as it obeys the option. How the state machine runs in
+ * shadow mode on every store is in the store contract (test/contract/policy-contract.ts); the
+ * fleet-wide switch of RedisStore in test/redis/shadow.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  Infuse,
-  type InfuseOptions,
-  type OutcomeEvent,
-  type RejectEvent,
-  type StateChangeEvent,
-} from '../../src/index.js';
+import { Infuse, MemoryStore, type RejectEvent, type Store } from '../../src/index.js';
+import type { StoreCircuit } from '../../src/stores/store.js';
 
-function setup(options: InfuseOptions) {
-  let now = 0;
-  const infuse = new Infuse({ clock: { now: () => now }, ...options });
-  const events = {
-    rejects: [] as RejectEvent[],
-    outcomes: [] as OutcomeEvent[],
-    changes: [] as StateChangeEvent[],
+/** MemoryStore's circuits, each with a shadow switch the test flips, as a shared store's would. */
+function switchedStore() {
+  const memory = new MemoryStore();
+  const switch_ = { on: false };
+  const store: Store = {
+    capabilities: memory.capabilities,
+    connect: (hooks) => memory.connect(hooks),
+    circuit: (key, policy): StoreCircuit => {
+      const circuit = memory.circuit(key, policy);
+      return {
+        key,
+        get state() {
+          return circuit.state;
+        },
+        get forced() {
+          return circuit.forced;
+        },
+        get failures() {
+          return circuit.failures;
+        },
+        get retired() {
+          return circuit.retired;
+        },
+        get shadow() {
+          return switch_.on;
+        },
+        acquire: () => circuit.acquire(),
+        release: (ticket, verdict, detail) => circuit.release(ticket, verdict, detail),
+        command: (command) => circuit.command(command),
+        snapshot: () => circuit.snapshot(),
+      };
+    },
+    forget: (key) => memory.forget(key),
   };
-  infuse.on('reject', (event) => events.rejects.push(event));
-  infuse.on('success', (event) => events.outcomes.push(event));
-  infuse.on('failure', (event) => events.outcomes.push(event));
-  infuse.on('stateChange', (event) => events.changes.push(event));
-  const advance = (ms: number) => {
-    now += ms;
-  };
-  return { infuse, events, advance };
+  return { store, switch_ };
 }
 
-const boom = () => Promise.reject(new Error('boom'));
-
 describe('shadow mode', () => {
-  it('opens as it would, then lets the calls it would refuse run, tells of each, counts none', async () => {
-    const { infuse, events } = setup({ shadow: true, failMax: 2, resetTimeout: 1_000 });
+  it("obeys the store's switch: refusals become calls while it is on, and the snapshot says so", async () => {
+    const { store, switch_ } = switchedStore();
+    const infuse = new Infuse({ store });
+    const rejects: RejectEvent[] = [];
+    infuse.on('reject', (event) => rejects.push(event));
     const circuit = infuse.circuit('api');
-    await circuit.call(boom).catch(() => undefined);
-    await circuit.call(boom).catch(() => undefined);
-    expect(events.changes).toEqual([
-      expect.objectContaining({ from: 'closed', to: 'open', reason: 'failMax' }),
-    ]);
-    expect(circuit.snapshot()).toMatchObject({ state: 'open', retryAfter: 1_000 });
-    events.outcomes.length = 0;
-
-    let ran = 0;
-    await expect(circuit.call(() => ++ran)).resolves.toBe(1);
-    const error = new Error('still down');
-    await expect(circuit.call(() => Promise.reject(error))).rejects.toBe(error);
-    expect(ran).toBe(1);
-    expect(events.rejects).toEqual([
-      { key: 'api', state: 'open', forced: null, retryAfter: 1_000, shadow: true },
-      { key: 'api', state: 'open', forced: null, retryAfter: 1_000, shadow: true },
-    ]);
-    expect(events.outcomes).toEqual([]); // not counted: they would never have been sent
-    expect(circuit.snapshot()).toMatchObject({ state: 'open', failures: 2 });
-    expect(infuse.snapshot()[0]?.rejections).toBe(0);
-  });
-
-  it('runs half-open for real: the trial counts, the calls beyond its permits run uncounted', async () => {
-    const { infuse, events, advance } = setup({ shadow: true, failMax: 1, resetTimeout: 1_000 });
-    const circuit = infuse.circuit('api');
-    await circuit.call(boom).catch(() => undefined);
-    advance(1_000);
-    const trial = await circuit.acquire();
-    expect(trial.trial).toBe(true);
-    const extra = await circuit.acquire(); // would be refused: half-open, its one permit taken
-    expect(extra.trial).toBe(false);
-    expect(events.rejects.at(-1)).toMatchObject({ state: 'half-open', shadow: true });
-    await expect(extra.settle({ status: 503 })).resolves.toBe('failure');
-    expect(circuit.state).toBe('half-open'); // the uncounted failure changed nothing
-    await trial.settle({ status: 200 });
-    expect(events.changes.at(-1)).toMatchObject({ to: 'closed', reason: 'trialSucceeded' });
-  });
-
-  it('refuses nothing even when forced open; a key can be in shadow alone', async () => {
-    const { infuse, events } = setup({ circuits: { canary: { shadow: true } } });
-    await infuse.circuit('canary').forceOpen();
-    await infuse.circuit('other').forceOpen();
-    await expect(infuse.circuit('canary').call(() => 'ran')).resolves.toBe('ran');
-    await expect(infuse.circuit('other').call(() => 'ran')).rejects.toThrow('forced open');
-    expect(events.rejects.map(({ key, shadow }) => [key, shadow])).toEqual([
-      ['canary', true],
-      ['other', false],
-    ]);
+    await circuit.forceOpen();
+    await expect(circuit.call(() => 'ran')).rejects.toThrow('forced open');
+    expect(circuit.snapshot().shadow).toBeUndefined();
+    switch_.on = true;
+    await expect(circuit.call(() => 'ran')).resolves.toBe('ran');
+    expect(circuit.snapshot()).toMatchObject({ forced: 'forced-open', shadow: true });
+    switch_.on = false;
+    await expect(circuit.call(() => 'ran')).rejects.toThrow('forced open');
+    expect(rejects.map((event) => event.shadow)).toEqual([false, true, false]);
+    expect(infuse.snapshot()[0]?.rejections).toBe(2);
+    await infuse.shutdown();
   });
 
   it('rejects a shadow option that is not a boolean', () => {

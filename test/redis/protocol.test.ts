@@ -72,6 +72,7 @@ describe('room for slow calls and shadow mode', () => {
       const policy = {
         ...POLICY,
         failureRate: { threshold: 0.9, minimumCalls: 100, window: 10_000 },
+        slowCallRate: { threshold: 0.9, minimumCalls: 100, window: 4_000, duration: 50 },
       };
       const settings = { channel: `${prefix}:transitions`, ttl: 60_000, trialLease: 1_000 };
       const keys = circuitKeys(prefix, 'api');
@@ -79,7 +80,13 @@ describe('room for slow calls and shadow mode', () => {
       const report = parseReply(
         await runScript(connection, 'infuseReport', keys, [...head, '', 0, 7, 3, 4, '', 0, '', '']),
       );
-      expect(report.fleet).toMatchObject({ calls: 10, failures: 3, slow: 4, shadow: false });
+      expect(report.fleet).toMatchObject({
+        calls: 10,
+        failures: 3,
+        slowCalls: 10,
+        slow: 4,
+        shadow: false,
+      });
       const shadow = parseReply(
         await runScript(connection, 'infuseCommand', keys, [...head, 'shadow', '', 0]),
       );
@@ -87,7 +94,7 @@ describe('room for slow calls and shadow mode', () => {
       const read = parseReply(
         await runScript(connection, 'infuseRead', keys, [...head, '', '', 0, 0]),
       );
-      expect(read.fleet).toMatchObject({ shadow: true, calls: 10, slow: 4 });
+      expect(read.fleet).toMatchObject({ shadow: true, calls: 10, slowCalls: 10, slow: 4 });
       const back = parseReply(
         await runScript(connection, 'infuseCommand', keys, [...head, 'unshadow', '', 0]),
       );

@@ -100,6 +100,42 @@ describe('quorum (default 2)', () => {
     }
   });
 
+  it('failures of several processes add up: the fleet opens at failMax in all, before any vote', async () => {
+    const { healthy } = await fleet(2, 0);
+    const [a, b] = healthy as [Worker, Worker];
+    file.upstream.respond = () => ({ status: 503 });
+    expect(await a.stats({ type: 'call', count: 3 }, 'called')).toMatchObject({
+      failed: 3,
+      state: 'closed',
+    });
+    // Two processes agree and their streaks add up to failMax (5): no process had to reach
+    // failMax alone.
+    expect(await b.stats({ type: 'call', count: 2 }, 'called')).toMatchObject({
+      failed: 2,
+      state: 'open',
+    });
+    expect(await snapshotOf(b)).toMatchObject({ state: 'open', scope: 'fleet' });
+    const opened = b.messages.find((m) => m.type === 'stateChange' && m.to === 'open');
+    expect(opened).toMatchObject({ reason: 'failMax', scope: 'fleet' });
+    await eventually(async () => expect(await snapshotOf(a)).toMatchObject({ state: 'open' }));
+  });
+
+  it("a process's success takes its failures out of the fleet's streak", async () => {
+    const { healthy } = await fleet(2, 0);
+    const [a, b] = healthy as [Worker, Worker];
+    file.upstream.respond = () => ({ status: 503 });
+    expect(await a.stats({ type: 'call', count: 4 }, 'called')).toMatchObject({ failed: 4 });
+    file.upstream.respond = () => ({ status: 200 });
+    expect(await a.stats({ type: 'call', count: 1 }, 'called')).toMatchObject({ ok: 1 });
+    file.upstream.respond = () => ({ status: 503 });
+    // Four of b's own: with a's four withdrawn, the fleet's streak is 4, short of failMax.
+    expect(await b.stats({ type: 'call', count: 4 }, 'called')).toMatchObject({
+      failed: 4,
+      state: 'closed',
+    });
+    expect(await snapshotOf(a)).toMatchObject({ state: 'closed', scope: 'fleet' });
+  });
+
   it('one process alone with its vote opens the fleet once no other process contradicts it', async () => {
     const { sick, healthy } = await fleet(2, 1);
     expect(await sick[0]!.stats({ type: 'trip' }, 'tripped')).toMatchObject({ state: 'open' });

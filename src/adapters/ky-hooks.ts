@@ -9,6 +9,7 @@ import { isRequest } from './shared.js';
 export interface KyInitOptions {
   fetch?: unknown;
   retry?: unknown;
+  hooks?: unknown;
 }
 
 /**
@@ -28,6 +29,9 @@ export interface KyHooks {
     options?: unknown,
   ) => Promise<Response> | undefined)[];
 }
+
+/** Hook lists of a ky 2 call whose fetch the init hook has guarded. */
+const NO_HOOKS = Object.freeze({});
 
 /** The options ky 1 hands a beforeRequest hook that the attempt needs. */
 interface KyOneOptions {
@@ -84,7 +88,12 @@ export function kyHooks(setup: KyHooksSetup): KyHooks {
     options.fetch = guarded;
     const retry = setup.guardRetry(options.retry);
     if (retry !== undefined) options.retry = { ...(options.retry as object), ...retry };
+    // Given as `hooks`, these lists are the call's only hooks (ky keeps a non-object `hooks` as
+    // it is), and the fetch is guarded now: the call goes on with none, so that ky 2 does not
+    // await the beforeRequest hook, which has nothing to do in ky 2, on every request.
+    if ((options.hooks as Partial<KyHooks> | undefined)?.init === inits) options.hooks = NO_HOOKS;
   };
+  const inits = [init];
 
   const attempt = guardFetch<KyOneContext>({
     infuse: setup.infuse,
@@ -100,7 +109,7 @@ export function kyHooks(setup: KyHooksSetup): KyHooks {
     if (!isRequest(request)) return undefined;
     return attemptKyOne(attempt, request, options ?? {});
   };
-  return { init: [init], beforeRequest: [beforeRequest] };
+  return { init: inits, beforeRequest: [beforeRequest] };
 }
 
 /**

@@ -110,11 +110,12 @@ describe('quorum (default 2)', () => {
     });
     // Two processes agree and their streaks add up to failMax (5): no process had to reach
     // failMax alone.
-    expect(await b.stats({ type: 'call', count: 2 }, 'called')).toMatchObject({
-      failed: 2,
-      state: 'open',
-    });
-    expect(await snapshotOf(b)).toMatchObject({ state: 'open', scope: 'fleet' });
+    expect(await b.stats({ type: 'call', count: 2 }, 'called')).toMatchObject({ failed: 2 });
+    // Usually open as the call settles; on a busy machine Redis's answer may come after
+    // waitTimeout, and the fleet's open arrives a moment later.
+    await eventually(async () =>
+      expect(await snapshotOf(b)).toMatchObject({ state: 'open', scope: 'fleet' }),
+    );
     const opened = b.messages.find((m) => m.type === 'stateChange' && m.to === 'open');
     expect(opened).toMatchObject({ reason: 'failMax', scope: 'fleet' });
     await eventually(async () => expect(await snapshotOf(a)).toMatchObject({ state: 'open' }));

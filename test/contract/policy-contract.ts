@@ -18,11 +18,17 @@ import type { StoreHarness } from './store-contract.js';
 
 /** The contract's resetTimeout: shorter than the server times below, so the two are told apart. */
 const RESET = 300;
-/** `honorRetryAfter.max`: bounds a server's long Retry-After to a time a test can wait for. */
-const SERVER_MAX = 700;
-/** `slowCallRate.duration`, and how long a slow call takes: well apart on a busy machine. */
-const SLOW_MS = 40;
-const SLOW_CALL_MS = 120;
+/**
+ * `honorRetryAfter.max`: bounds a server's long Retry-After to a time a test can wait for, and
+ * stays well above RESET even after a busy machine's delays between opening and asking.
+ */
+const SERVER_MAX = 1_500;
+/**
+ * `slowCallRate.duration`, and how long a slow call takes: well apart on a busy machine, where a
+ * call that does nothing can still take tens of milliseconds.
+ */
+const SLOW_MS = 150;
+const SLOW_CALL_MS = 300;
 
 /** One process's calls reach failMax alone, as the quorum rule would need two to (RedisStore). */
 const ALONE = { quorum: 1 } as const;

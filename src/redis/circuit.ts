@@ -11,7 +11,7 @@ import type {
   Ticket,
   Transition,
 } from '../stores/store.js';
-import { QUORUM_GRACE, type ScriptName } from './lua.js';
+import { QUORUM_GRACE, type Arg, type ScriptName } from './scripts/index.js';
 import {
   guess,
   isNewer,
@@ -36,11 +36,15 @@ export interface CircuitHost {
   readonly downCause: unknown;
   readonly waitTimeout: number;
   readonly trialLease: number;
-  /** Runs a script for the circuit; rejects when Redis does not answer. */
+  /**
+   * Runs a script for the circuit, with `args` by the names the script declares (the circuit
+   * scripts' head is added); rejects when Redis does not answer.
+   */
   run(
     script: ScriptName,
     circuit: RedisCircuit,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
+    rest?: readonly Arg[],
   ): Promise<unknown>;
   /** Parses a reply; malformed ones are reported and rejected. */
   parse(raw: unknown): ScriptReply;
@@ -272,7 +276,7 @@ export class RedisCircuit implements StoreCircuit {
       );
     if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
-      await this.#exec('infuseCommand', [command, '', 0]);
+      await this.#exec('infuseCommand', { command, scope: '', period: 0 });
     } catch (error) {
       this.#host.fail(error);
       throw refuse(error);
@@ -324,17 +328,13 @@ export class RedisCircuit implements StoreCircuit {
     const successes = this.#successes;
     const slow = this.#slowSuccesses;
     this.#successes = this.#slowSuccesses = 0;
-    const reported = this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
+    const reported = this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
       successes,
-      0,
       slow,
       reason,
       period,
-      '',
-      '',
-    ]);
+    });
     return this.#bounded(reported, () => {
       this.#countLocally(this.#fallBack(), 'success', { retryAfter: period });
     });
@@ -347,17 +347,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#successes = this.#slowSuccesses = 0;
     if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
-      successes,
-      0,
-      slow,
-      '',
-      0,
-      '',
-      '',
-    ]);
+    void this.#send('infuseReport', { ...report(fleet, this.policy.failMax), successes, slow });
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -365,7 +355,7 @@ export class RedisCircuit implements StoreCircuit {
     if (this.#trials.size === 0) return false;
     const leases = [...this.#trials].map((ticket) => ticket.lease);
     this.#host
-      .run('infuseRenew', this, [this.#host.trialLease, ...leases])
+      .run('infuseRenew', this, { leaseMs: this.#host.trialLease }, leases)
       .catch((error: unknown) => {
         this.#host.fail(error);
       });
@@ -383,7 +373,7 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
     const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
-    return this.#send('infuseRead', [...args, keepAlive ? 1 : 0]);
+    return this.#send('infuseRead', { ...args, keepAlive: keepAlive ? 1 : 0 });
   }
 
   /**
@@ -481,7 +471,11 @@ export class RedisCircuit implements StoreCircuit {
     let answered = false;
     const asked = this.#send(
       'infuseAcquire',
-      [waiters.length, this.#host.trialLease, this.#host.leaseBatch()],
+      {
+        wanted: waiters.length,
+        leaseMs: this.#host.trialLease,
+        leasePrefix: this.#host.leaseBatch(),
+      },
       (reply) => {
         if (answered || this.#fallback !== null) {
           // The callers were answered locally already: give the permits straight back.
@@ -527,7 +521,14 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #giveBack(fleet: FleetState, lease: string): void {
-    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted', '', 0]);
+    void this.#send('infuseSettle', {
+      epoch: fleet.epoch,
+      generation: fleet.generation,
+      lease,
+      verdict: 'aborted',
+      reason: '',
+      period: 0,
+    });
   }
 
   /**
@@ -546,14 +547,14 @@ export class RedisCircuit implements StoreCircuit {
     const failed = verdict !== 'aborted' && (verdict === 'failure' || slow || retryAfter > 0);
     if (failed) this.#streak++;
     if (!this.#host.up) return; // the lease expires in Redis on its own
-    const settled = this.#send('infuseSettle', [
-      ticket.epoch,
-      ticket.generation,
-      ticket.lease,
-      failed ? 'failure' : verdict,
-      retryAfter > 0 ? 'retryAfter' : '',
-      Math.round(retryAfter),
-    ]);
+    const settled = this.#send('infuseSettle', {
+      epoch: ticket.epoch,
+      generation: ticket.generation,
+      lease: ticket.lease,
+      verdict: failed ? 'failure' : verdict,
+      reason: retryAfter > 0 ? 'retryAfter' : '',
+      period: Math.round(retryAfter),
+    });
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
     return this.#bounded(settled, () => undefined);
@@ -573,18 +574,14 @@ export class RedisCircuit implements StoreCircuit {
       if (trips && this.#own === null) this.#openOwn('closed', 'failMax');
       if (trips) this.#confirmLater();
     }
-    const reported = this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
+    const reported = this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
       successes,
-      1,
-      slowCalls,
-      trips ? 'failMax' : '',
-      0,
+      failures: 1,
+      slow: slowCalls,
+      reason: trips ? 'failMax' : '',
       voter,
-      '',
-      this.policy.failMax,
-    ]);
+    });
     return this.#bounded(reported, () => this.#fallBack());
   }
 
@@ -599,18 +596,11 @@ export class RedisCircuit implements StoreCircuit {
 
   #ballot(tell: 'withdraw' | 'contrary' | ''): void {
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
-      0,
-      0,
-      0,
-      '',
-      0,
-      this.#host.voter,
+    void this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
+      voter: this.#host.voter,
       tell,
-      this.policy.failMax,
-    ]);
+    });
   }
 
   /** Once the vote's grace has passed, asks Redis again whether it opens the fleet. */
@@ -689,7 +679,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #load(): Promise<void> {
-    const read = this.#send('infuseRead', [...seed(this.policy), 0]);
+    const read = this.#send('infuseRead', { ...seed(this.policy), keepAlive: 0 });
     return this.#bounded(read, () => this.#fallBack()).then(() => {
       this.#loading = null;
       this.#refresh();
@@ -703,7 +693,7 @@ export class RedisCircuit implements StoreCircuit {
   /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
   #send(
     script: ScriptName,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
     onReply?: (reply: ScriptReply) => void,
   ): Promise<boolean> {
     return this.#exec(script, args, onReply).then(
@@ -717,7 +707,7 @@ export class RedisCircuit implements StoreCircuit {
 
   async #exec(
     script: ScriptName,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
     onReply?: (reply: ScriptReply) => void,
   ): Promise<void> {
     this.#ops++;
@@ -841,6 +831,25 @@ export class RedisCircuit implements StoreCircuit {
         ? this.#closed
         : null;
   }
+}
+
+/**
+ * REPORT's arguments for the state `fleet`, reporting nothing yet: callers set what they report.
+ * `failMax` counts only with a ballot (a `voter`): the fleet's streak.
+ */
+function report(fleet: FleetState, failMax: number): Record<string, Arg> {
+  return {
+    epoch: fleet.epoch,
+    generation: fleet.generation,
+    successes: 0,
+    failures: 0,
+    slow: 0,
+    reason: '',
+    period: 0,
+    voter: '',
+    tell: '',
+    failMax,
+  };
 }
 
 function closedTicket(generation: number): Ticket {

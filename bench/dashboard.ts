@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { RedisAdmin } from '../src/redis/index.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { startRedis } from '../test/helpers/redis-server.js';
-import { launchChromium } from '../test/dashboard/chromium.js';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { machine } from './harness.js';
 
 const SHORT = process.argv.includes('--short');

@@ -7,6 +7,7 @@
 // interceptors, got builds its Options, undici's request() builds its handler and body stream);
 // only the transport is a stub that answers 200 at once: fetch and ky get a fetch that resolves a
 // Response made once, axios an adapter, got a handler after the breaker's, undici a dispatcher.
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine } from './harness.js';
 
@@ -48,6 +49,11 @@ async function pairs(): Promise<Pair[]> {
   infuseAxios(instanceAxios);
   const interceptedAxios = axios.create({ adapter: stubAdapter as never });
   interceptedAxios.interceptors.request.use(infuseAxios());
+  const syncAxios = axios.create({ adapter: stubAdapter as never });
+  syncAxios.interceptors.request.use(infuseAxios(), null, { synchronous: true });
+  // What axios itself charges for any interceptor registered without `synchronous: true`.
+  const noopAxios = axios.create({ adapter: stubAdapter as never });
+  noopAxios.interceptors.request.use((config) => config);
 
   // got's handler type is generic in what it resolves; the stub resolves what got's own would.
   const gotStub = (() => Promise.resolve({ statusCode: 200, body: 'ok' })) as never;
@@ -57,9 +63,35 @@ async function pairs(): Promise<Pair[]> {
   const guardedGot = got.extend(infuseGot(), {
     handlers: [gotStub],
   });
+  // What got itself charges here for any handler before the stub: the stub's promise is not got's
+  // own, so got copies its promise's properties onto it once per handler that hands it back (with
+  // got's own transport the last handler returns got's promise and nothing is copied).
+  const passGot = got
+    .extend({
+      handlers: [
+        ((options: unknown, next: (options: unknown) => unknown) => next(options)) as never,
+      ],
+    })
+    .extend({ handlers: [gotStub] });
 
   const plainKy = ky.create({ fetch: stubFetch, retry: 0 });
   const guardedKy = plainKy.extend(infuseKy());
+  const hookedKy = plainKy.extend({ hooks: infuseKy() });
+  // ky 2 is published for Node >= 22: measured there only.
+  const kys: Pair[] = [
+    { name: 'ky 1', without: () => plainKy.get(URL_), with: () => guardedKy.get(URL_) },
+    { name: 'ky 1 (hooks)', without: () => plainKy.get(URL_), with: () => hookedKy.get(URL_) },
+  ];
+  if (Number(process.versions.node.split('.')[0]) >= 22) {
+    const { default: ky2 } = (await import('ky2')) as unknown as { default: typeof ky };
+    const plainKy2 = ky2.create({ fetch: stubFetch, retry: 0 });
+    const guardedKy2 = plainKy2.extend(infuseKy());
+    const hookedKy2 = plainKy2.extend({ hooks: infuseKy() });
+    kys.push(
+      { name: 'ky 2', without: () => plainKy2.get(URL_), with: () => guardedKy2.get(URL_) },
+      { name: 'ky 2 (hooks)', without: () => plainKy2.get(URL_), with: () => hookedKy2.get(URL_) },
+    );
+  }
 
   const stubDispatcher = stubDispatcherOf(undici.Dispatcher);
   const guardedDispatcher = stubDispatcher.compose(infuseUndici());
@@ -71,7 +103,7 @@ async function pairs(): Promise<Pair[]> {
   const guardedFetch = infuseFetch({ fetch: stubFetch });
   return [
     { name: 'fetch', without: () => stubFetch(), with: () => guardedFetch(URL_) },
-    { name: 'ky', without: () => plainKy.get(URL_), with: () => guardedKy.get(URL_) },
+    ...kys,
     {
       name: 'axios (instance)',
       without: () => plainAxios.get(URL_),
@@ -82,7 +114,22 @@ async function pairs(): Promise<Pair[]> {
       without: () => plainAxios.get(URL_),
       with: () => interceptedAxios.get(URL_),
     },
+    {
+      name: 'axios (interceptor, synchronous: true)',
+      without: () => plainAxios.get(URL_),
+      with: () => syncAxios.get(URL_),
+    },
+    {
+      name: 'reference: axios with a no-op interceptor, no breaker',
+      without: () => plainAxios.get(URL_),
+      with: () => noopAxios.get(URL_),
+    },
     { name: 'got', without: () => stubGot(URL_), with: () => guardedGot(URL_) },
+    {
+      name: 'reference: got with a pass-through handler, no breaker',
+      without: () => stubGot(URL_),
+      with: () => passGot(URL_),
+    },
     {
       name: 'undici request()',
       without: () => undiciRequest(stubDispatcher),
@@ -208,16 +255,21 @@ export async function stubTable({
   const us = (ns: number) => (ns / 1000).toFixed(2);
   const rows = measured.map((row) => {
     const added = sorted(row.added);
+    // A distribution-free 95% interval of the median: the order statistics n/2 ± 0.98·√n.
+    const half = 0.98 * Math.sqrt(added.length);
+    const low = added[Math.max(0, Math.floor(added.length / 2 - half))] ?? NaN;
+    const high = added[Math.min(added.length - 1, Math.ceil(added.length / 2 + half))] ?? NaN;
     return (
       `| ${row.name} | ${us(median(row.without))} | ${us(median(row.with))} | ` +
-      `${us(median(row.added))} | ${us(at(added, 0.25))} to ${us(at(added, 0.75))} |`
+      `${us(median(row.added))} | ${us(low)} to ${us(high)} | ` +
+      `${us(at(added, 0.25))} to ${us(at(added, 0.75))} | ${added.length} |`
     );
   });
   return [
     `stub transport: sequential requests, ${warmup} warm-up + ${rounds} measured rounds of about ${slice} ms per client, with and without in turn in batches of ${BATCH}, process CPU time`,
     '',
-    '| client / form | without (CPU µs/request) | with | added (µs), median of batch pairs | added, quartiles |',
-    '|---|---:|---:|---:|---:|',
+    '| client / form | without (CPU µs/request) | with | added (µs), median of batch pairs | 95% CI of that median | added, quartiles | batch pairs |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }
@@ -235,6 +287,16 @@ function median(values: readonly number[]): number {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`machine: ${machine()}\n`);
-  console.log(await stubTable());
+  const rounds = Number(process.argv[2] ?? 30);
+  console.log(
+    `machine: ${machine()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  console.log(await stubTable({ rounds }));
+  console.log(
+    `\nload average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }

@@ -88,28 +88,43 @@ export interface HttpAttempt<T> extends HttpPermit {
 }
 
 /**
- * Runs one attempt through its circuit: refuses before anything is sent when the circuit is open
- * (the promise rejects with `CircuitBreakerError`), otherwise sends, counts the outcome and hands
- * back exactly what the client did. A closed circuit answers at once, so the request starts in the
- * caller's own tick, as it would unguarded.
+ * Asks the circuit for one attempt: the one place every adapter does. `granted` runs once the
+ * circuit lets the attempt go: at once when the store answers at once (so that the request starts
+ * in the caller's tick, as it would unguarded), after the store's answer otherwise. A refusal
+ * (`CircuitBreakerError`) goes to `refused`, at once or later. Hands back what `granted` or
+ * `refused` returned, in a promise when the store answered later (where a throw of either
+ * rejects it).
  */
-export function runAttempt<T>(attempt: HttpAttempt<T>): Promise<T> {
+export function admit<T>(
+  permit: CallPermit,
+  granted: () => T,
+  refused: (error: unknown) => T,
+): T | Promise<T> {
   let late: Promise<void> | undefined;
   try {
-    late = attempt.enter();
+    late = permit.enter();
   } catch (error) {
-    attempt.refused?.(error);
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
-    return Promise.reject(error);
+    return refused(error);
   }
-  if (late === undefined) return start(attempt);
-  return late.then(
+  if (late === undefined) return granted();
+  return late.then<T, T>(granted, refused);
+}
+
+/**
+ * Runs one attempt through its circuit: refuses before anything is sent when the circuit is open
+ * (the promise rejects with `CircuitBreakerError`), otherwise sends, counts the outcome and hands
+ * back exactly what the client did (see {@link admit}).
+ */
+export function runAttempt<T>(attempt: HttpAttempt<T>): Promise<T> {
+  return admit(
+    attempt,
     () => start(attempt),
-    (error: unknown) => {
+    (error) => {
       attempt.refused?.(error);
-      throw error;
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+      return Promise.reject(error);
     },
-  );
+  ) as Promise<T>;
 }
 
 /**

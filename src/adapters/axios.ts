@@ -14,7 +14,8 @@ import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
-  isTimeoutError,
+  isCallersAbort,
+  ownTimeoutOnly,
   parseUrl,
   resolveAdapter,
   type AdapterOptions,
@@ -73,6 +74,8 @@ const guarded = new WeakMap<
  *
  * - `instance.interceptors.request.use(infuseAxios(options))` (also on the default `axios`
  *   export): a request interceptor; it guards the requests of the instances it is registered on.
+ *   It is synchronous: add `null, { synchronous: true }` to `use()` and axios starts each request
+ *   in the caller's tick rather than a promise turn later.
  * - `infuseAxios(instance, options)`, the way `axiosRetry` plugs into an instance: registers
  *   the same interceptor and returns a handle with `detach()`.
  *
@@ -163,12 +166,7 @@ class AxiosGuard {
   readonly #byName = new Map<string, AxiosAdapter>();
 
   constructor(settings: AdapterSettings<InternalAxiosRequestConfig>) {
-    if (settings.timeout !== null) {
-      throw new TypeError(
-        'infuse-breaker: infuseAxios has no "timeout" option; set axios\' own `timeout`, ' +
-          'which counts as a failure',
-      );
-    }
+    ownTimeoutOnly('infuseAxios', settings, "axios' own `timeout`");
     this.#settings = settings;
     this.infuse = settings.infuse;
   }
@@ -310,7 +308,7 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
       // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
       // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
       const reason: unknown = (this.#config.signal as AbortSignal | undefined)?.reason;
-      this.failed(error, !this.#countAborts && !isTimeoutError(reason));
+      this.failed(error, isCallersAbort(this.#countAborts, reason));
       return;
     }
     const response = (error as { response?: AxiosResponse } | null)?.response;

@@ -7,6 +7,7 @@ import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
+  isCallersAbort,
   isRequest,
   isTimeoutError,
   parseUrl,
@@ -62,6 +63,8 @@ export interface FetchGuard<Context> {
    * msw and other instrumentation replace it after import.
    */
   readonly fetch: FetchFunction | undefined;
+  /** The fetch of one call, when it comes with the call (ky 1's hooks); else `fetch` applies. */
+  readonly fetchOf?: (context: Context | undefined) => FetchFunction | undefined;
   /**
    * Decides, for an attempt whose signal was aborted with anything but a `TimeoutError`, whether
    * the caller aborted it (it counts as nothing) or the client did (a timeout: a failure).
@@ -130,7 +133,7 @@ function attemptFetch<Context>(
     bypass = parseBypassHeader(header) || bypass;
     [request, options] = withoutBypassHeader(request, options);
   }
-  const send = guard.fetch ?? globalThis.fetch;
+  const send = guard.fetchOf?.(context) ?? guard.fetch ?? globalThis.fetch;
   if (bypass) return send(request, options);
 
   // Fast path: a URL whose origin was seen before needs no parse. Otherwise it is parsed here;
@@ -221,7 +224,7 @@ function abortedByCaller<Context>(
   error: unknown,
 ): boolean | undefined {
   // AbortSignal.timeout() and clients' timeouts reject with a TimeoutError: a failure of the host.
-  if (guard.countAborts || isTimeoutError(error)) return false;
+  if (!isCallersAbort(guard.countAborts, error)) return false;
   const signal = signalOf(attempt);
   if (signal === null || !signal.aborted) return undefined;
   if (isTimeoutError(signal.reason)) return false;

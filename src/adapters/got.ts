@@ -2,12 +2,14 @@
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
 import type { Circuit } from '../core/circuit.js';
 import { findCircuitBreakerError } from '../core/errors.js';
-import { HttpPermit } from './attempt.js';
+import { admit, HttpPermit } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
+  isCallersAbort,
+  ownTimeoutOnly,
   resolveAdapter,
   type AdapterOptions,
 } from './shared.js';
@@ -41,7 +43,9 @@ type Context = Record<string | symbol, unknown>;
  * ```
  */
 export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
-  const { infuse, key } = resolveAdapter('infuseGot', options);
+  const settings = resolveAdapter('infuseGot', options);
+  ownTimeoutOnly('infuseGot', settings, "got's own `timeout`");
+  const { infuse, key, countAborts } = settings;
   const hosts = new HostKeys();
   // One slot per infuseGot(): two breakers extended into one client keep their calls apart. An
   // enumerable symbol, because got copies `context` (its own enumerable keys) to every retry.
@@ -67,7 +71,7 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       const circuit = infuse.circuit(
         key === null ? (hosts.of(href) ?? url.host) : customKey(key, options),
       );
-      call = new GotCall(circuit, options.method, href, isStream);
+      call = new GotCall(circuit, options.method, href, isStream, countAborts);
       skipDelayWhenOpen(options, circuit);
       // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
       if (!isStream) late = call.begin();
@@ -172,12 +176,20 @@ class GotCall {
   readonly #method: string;
   readonly #href: string;
   readonly stream: boolean;
+  readonly #countAborts: boolean;
 
-  constructor(circuit: Circuit, method: string, href: string, stream: boolean) {
+  constructor(
+    circuit: Circuit,
+    method: string,
+    href: string,
+    stream: boolean,
+    countAborts: boolean,
+  ) {
     this.#circuit = circuit;
     this.#method = method;
     this.#href = href;
     this.stream = stream;
+    this.#countAborts = countAborts;
   }
 
   /**
@@ -188,14 +200,16 @@ class GotCall {
   begin(): Promise<void> | undefined {
     this.asked = true;
     const attempt = new HttpPermit(this.#circuit, this.#method, this.#href);
-    const late = attempt.enter();
-    if (late === undefined) {
-      this.#hold(attempt);
-      return undefined;
-    }
-    return late.then(() => {
-      this.#hold(attempt);
-    });
+    return admit<undefined>(
+      attempt,
+      () => {
+        this.#hold(attempt);
+        return undefined;
+      },
+      (error) => {
+        throw error;
+      },
+    );
   }
 
   /** {@link begin} for a hook: a refusal rejects instead of throwing. */
@@ -274,7 +288,7 @@ class GotCall {
     const attempt = this.#attempt;
     if (attempt === null) return undefined;
     this.#attempt = null;
-    describe(attempt, ending);
+    describe(attempt, ending, this.#countAborts);
     const counted = attempt.settleNow(attempt);
     return typeof counted === 'string' ? undefined : counted.then(noop);
   }
@@ -291,8 +305,11 @@ class GotCall {
   }
 }
 
-/** Notes on `attempt` how it ended: a status, what it threw, or `kAborted`. */
-function describe(attempt: HttpPermit, ending: unknown): void {
+/**
+ * Notes on `attempt` how it ended: a status, what it threw, or `kAborted` (a stream its caller
+ * destroyed, always the caller's doing).
+ */
+function describe(attempt: HttpPermit, ending: unknown, countAborts: boolean): void {
   if (typeof ending === 'number') {
     attempt.responded(ending);
     return;
@@ -309,7 +326,8 @@ function describe(attempt: HttpPermit, ending: unknown): void {
   if ((name === 'HTTPError' || name === 'RetryError') && typeof status === 'number') {
     attempt.responded(status);
   } else {
-    attempt.failed(ending, name === 'AbortError' || name === 'CancelError');
+    const abort = name === 'AbortError' || name === 'CancelError';
+    attempt.failed(ending, abort && isCallersAbort(countAborts, ending));
   }
 }
 

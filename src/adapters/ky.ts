@@ -6,9 +6,10 @@ import {
   type FetchFunction,
   type FetchRequest,
 } from './fetch-guard.js';
+import { kyHooks, type KyHooks, type KyInitOptions } from './ky-hooks.js';
 import { INFUSE_BYPASS_OPTION, resolveAdapter, type AdapterOptions } from './shared.js';
 
-export { INFUSE_BYPASS_HEADER, INFUSE_BYPASS_OPTION };
+export { INFUSE_BYPASS_HEADER, INFUSE_BYPASS_OPTION, type KyHooks, type KyInitOptions };
 
 /**
  * Options of {@link infuseKy}: `{ infuse }` (an existing `Infuse`, shared with other clients) or the
@@ -74,9 +75,16 @@ const TIMER_SLACK = 2;
 
 /**
  * Returns a ky extension that sends every attempt through the circuit of its host (the URL's
- * `host`). Use it with `ky.extend()`; it wraps the parent instance's `fetch` rather than
- * replacing it. Works with ky 1 (from 1.1, where `extend` accepts a function) and ky 2, without
- * loading ky itself.
+ * `host`). Use it with `ky.extend(infuseKy(options))`, where it wraps the parent instance's
+ * `fetch` rather than replacing it, or as hooks: `ky.extend({ hooks: infuseKy(options) })`
+ * guards the same way. Works with ky 1 (from 1.1) and ky 2, without loading ky itself.
+ *
+ * Given as `hooks`, ky keeps the value as it is rather than merging it (ky merges only plain
+ * objects): it replaces the hooks of the instance it extends, and a later
+ * `.extend({ hooks: { ... } })` replaces it. To combine the breaker with other hooks, use
+ * `ky.extend(infuseKy(options))`. With ky 1, a timeout in the hooks form rejects with an error
+ * named `TimeoutError` with ky's message and `request` (ky's `isTimeoutError()` and retry
+ * recognise it) that is not an instance of ky's class; with ky 2 it is ky's own.
  *
  * - Each attempt ky makes counts once, retries included. While a host's circuit is open, ky
  *   rejects with `CircuitBreakerError` before anything is sent, at once: ky's retry does not
@@ -98,6 +106,8 @@ const TIMER_SLACK = 2;
  * import { infuseKy } from 'infuse-breaker/ky';
  *
  * const api = ky.extend(infuseKy({ failMax: 5, resetTimeout: 30_000 }));
+ * // the same guard, given as hooks:
+ * const same = ky.extend({ hooks: infuseKy({ failMax: 5, resetTimeout: 30_000 }) });
  * const users = await api.get('https://api.example.com/users').json();
  * await api.get('https://api.example.com/health', { headers: { 'x-infuse-bypass': '1' } });
  * ```
@@ -139,39 +149,24 @@ export function infuseKy(options?: InfuseKyOptions): InfuseKyExtend {
     if (retry !== undefined) extension.retry = retry;
     return extension;
   };
-  return Object.defineProperties<InfuseKyExtend>(extend, MISPLACED);
+  const hooks = kyHooks({
+    infuse,
+    key: requestKey,
+    timeout,
+    countAborts,
+    guarded: (inner) => extend({ fetch: inner }).fetch,
+    guardRetry,
+    stopRetries,
+  });
+  return Object.assign(extend, hooks);
 }
 
 /**
- * What {@link infuseKy} returns: the function `ky.extend()` calls with the parent's options. It
- * also refuses to be used as `hooks` (see {@link MISPLACED}).
+ * What {@link infuseKy} returns: the function `ky.extend()` calls with the parent's options, which
+ * also carries ky hook lists, so that it guards the same way given as `hooks` (see
+ * {@link KyHooks}).
  */
-export type InfuseKyExtend = (parent: KyParentOptions) => KyExtension;
-
-/**
- * ky takes a function given as `hooks` without a word and reads its hook lists from it on every
- * request; hooks cannot replace ky's fetch, which is where the breaker works. So the function
- * infuseKy() returns carries hook lists whose `beforeRequest` fails every request with a
- * TypeError that names the form to use: a breaker in the wrong place is never silently off.
- * Not enumerable: `ky.extend(infuseKy())` never sees them.
- */
-const MISPLACED: PropertyDescriptorMap = {
-  beforeRequest: {
-    value: [
-      (_request: unknown, options: KyFetchThis | undefined) => {
-        // At once: ky 1 would otherwise retry this mistake with its delays.
-        stopRetries(options);
-        throw new TypeError(
-          'infuse-breaker: infuseKy(options) is not a set of hooks and guards nothing there; ' +
-            'write ky.extend(infuseKy(options)) instead of ky.extend({ hooks: infuseKy(options) })',
-        );
-      },
-    ],
-  },
-  beforeRetry: { value: [] },
-  afterResponse: { value: [] },
-  beforeError: { value: [] },
-};
+export type InfuseKyExtend = ((parent: KyParentOptions) => KyExtension) & KyHooks;
 
 /**
  * Ends a call whose attempt the circuit refused, whatever its retry options say. ky normalises

@@ -20,7 +20,7 @@ export interface AdapterOwnOptions<Request> {
    * Milliseconds the breaker gives each attempt. When they pass, the attempt is aborted with a
    * `TimeoutError` (as `AbortSignal.timeout()` does) and counts as a failure, whatever the
    * client or SDK above does about timeouts. Not for axios and got, whose own `timeout` options
-   * already count as failures.
+   * already count as failures: `infuseAxios` and `infuseGot` throw a `TypeError` naming them.
    * @default none: the client's own timeouts apply
    */
   readonly timeout?: number;
@@ -80,6 +80,30 @@ export function resolveAdapter<Request>(
     return { infuse: existing, ...own };
   }
   return { infuse: new Infuse(rest), ...own };
+}
+
+/**
+ * Refuses the `timeout` option for a client whose own timeout already counts as a failure (axios,
+ * got): two deadlines for one attempt would be a mistake, never silently one of them.
+ */
+export function ownTimeoutOnly(
+  adapter: string,
+  settings: { readonly timeout: number | null },
+  clientOption: string,
+): void {
+  if (settings.timeout === null) return;
+  throw new TypeError(
+    `infuse-breaker: ${adapter} has no "timeout" option; set ${clientOption}, which counts as a failure`,
+  );
+}
+
+/**
+ * Whether an abort is the caller's (it counts as nothing) given what it was aborted with: never
+ * when `countAborts` is set or the reason is a `TimeoutError` (a timeout fails). Every adapter
+ * judges aborts with this.
+ */
+export function isCallersAbort(countAborts: boolean, reason: unknown): boolean {
+  return !countAborts && !isTimeoutError(reason);
 }
 
 /** The longest delay a timer takes (2^31 - 1 ms); a longer one fires at once. */

@@ -4,13 +4,13 @@
 import type { Circuit } from '../core/circuit.js';
 import { isAbortError } from '../core/classify.js';
 import { show } from '../core/options.js';
-import { HttpPermit } from './attempt.js';
+import { admit, HttpPermit } from './attempt.js';
 import { INFUSE_BYPASS_HEADER } from './fetch-guard.js';
 import { bypassHeader, rawHeader, withoutBypass } from './undici-headers.js';
 import { HostKeys, hostOf } from './hosts.js';
 import {
   customKey,
-  isTimeoutError,
+  isCallersAbort,
   resolveAdapter,
   type AdapterOptions,
   type AdapterSettings,
@@ -180,28 +180,21 @@ function dispatchGuarded(
         }),
   );
   const attempt = new UndiciAttempt(circuit, settings, options, handler, href);
-  let late: Promise<void> | undefined;
-  try {
-    late = attempt.enter();
-  } catch (error) {
-    // Refused at once: no socket is touched; the caller's handler hears of it as of any error.
-    fail(handler, error);
-    return true;
-  }
-  if (late === undefined) return attempt.dispatch(dispatch);
-  late
-    .then(
-      () => attempt.dispatch(dispatch),
-      (error: unknown) => {
-        fail(handler, error);
-        return false;
-      },
-    )
-    .catch((error: unknown) => {
-      // undici threw instead of calling the handler (the attempt gave its permit back): with no
-      // caller on the stack any more, the handler is where the error goes.
+  const dispatched = admit(
+    attempt,
+    () => attempt.dispatch(dispatch),
+    (error) => {
+      // Refused: no socket is touched; the caller's handler hears of it as of any error.
       fail(handler, error);
-    });
+      return true;
+    },
+  );
+  if (typeof dispatched === 'boolean') return dispatched;
+  dispatched.catch((error: unknown) => {
+    // undici threw instead of calling the handler (the attempt gave its permit back): with no
+    // caller on the stack any more, the handler is where the error goes.
+    fail(handler, error);
+  });
   return true;
 }
 
@@ -361,7 +354,7 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
 
   /** An abort is the caller's unless it is a timeout or `countAborts` says aborts fail. */
   #abortedByCaller(error: unknown): boolean {
-    return !this.#settings.countAborts && !isTimeoutError(error) && isAbortError(error);
+    return isAbortError(error) && isCallersAbort(this.#settings.countAborts, error);
   }
 }
 

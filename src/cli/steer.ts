@@ -1,4 +1,7 @@
-/** `infuse-breaker open|close|disable|clear KEY-OR-PATTERN`: steer circuits fleet-wide. */
+/**
+ * `infuse-breaker open|close|disable|clear|shadow|unshadow KEY-OR-PATTERN`: steer circuits
+ * fleet-wide.
+ */
 import {
   RedisAdminError,
   type RedisAdmin,
@@ -6,10 +9,10 @@ import {
   type FleetCommand,
   type FleetCommandResult,
 } from '../redis/index.js';
+import { globMatcher, isGlob } from '../redis/pattern.js';
 import { CONNECTION_OPTIONS, failureContext, fleetSettings, withFleet } from './connect.js';
 import { EXIT_NOT_FOUND, explain } from './failure.js';
 import { jsonCircuit } from './format.js';
-import { globMatcher, isGlob } from './glob.js';
 import { printable, printableJson } from './printable.js';
 import { UsageError, type CommandSpec, type Io, type Values } from './spec.js';
 import { suggestionLine } from './suggest.js';
@@ -19,8 +22,8 @@ interface Steering {
   readonly command: FleetCommand;
   readonly summary: string;
   readonly description: string;
-  /** What it did, for a circuit whose mode did not change. */
-  readonly same: (circuit: FleetCircuit) => string;
+  /** What it did, for a circuit whose mode did not change (`before`: as it was, if known). */
+  readonly same: (circuit: FleetCircuit, before: FleetCircuit) => string;
 }
 
 const STEERINGS: readonly Steering[] = [
@@ -55,6 +58,24 @@ const STEERINGS: readonly Steering[] = [
     description:
       'Ends the forced mode set by `open` or `disable`: the circuits resume closed, with fresh counters. A circuit with no forced mode is left as it is (an open circuit that tripped by itself stays open until its retry time; use `close` to close it).',
     same: (circuit) => `${circuit.mode} (unchanged: no forced mode)`,
+  },
+  {
+    name: 'shadow',
+    command: 'shadow',
+    summary: 'shadow mode fleet-wide: refuse nothing, tell what would be refused',
+    description:
+      'Switches the circuits into shadow mode in every process, until `infuse-breaker unshadow`: the breaker runs as it would (transitions, snapshots, metrics), but refuses no call. A call it would refuse goes through, is told as a `reject` event with shadow: true, and its outcome is not counted. Use it to try a breaker in production before it may refuse anything. State and counters are left as they are.',
+    same: (circuit, before) =>
+      `${circuit.mode}, shadow mode ${before.shadow ? 'on (already)' : 'on: nothing is refused'}`,
+  },
+  {
+    name: 'unshadow',
+    command: 'unshadow',
+    summary: 'end shadow mode fleet-wide: circuits refuse calls again',
+    description:
+      'Switches the circuits out of shadow mode in every process: each circuit refuses again the calls its state refuses (an open circuit, at once). State and counters are left as they are. A process whose own options set `shadow: true` stays in shadow mode.',
+    same: (circuit, before) =>
+      `${circuit.mode}, shadow mode ${before.shadow ? 'off: calls are refused again' : 'off (already)'}`,
   },
 ];
 
@@ -184,6 +205,6 @@ async function steerKeys(
 
 function change(steering: Steering, before: FleetCircuit | null, after: FleetCircuit): string {
   if (before === null) return `(new) → ${after.mode}`;
-  if (before.mode === after.mode) return steering.same(after);
+  if (before.mode === after.mode) return steering.same(after, before);
   return `${before.mode} → ${after.mode}`;
 }

@@ -39,6 +39,8 @@ export function dashboardClient(
     { command: 'close', label: 'Close' },
     { command: 'disable', label: 'Disable' },
     { command: 'clear-forced', label: 'Clear' },
+    // Shadow mode is switched on and off with one button (see render).
+    { command: 'shadow', label: 'Shadow' },
   ];
 
   const byId = (id: string): HTMLElement => {
@@ -95,7 +97,7 @@ export function dashboardClient(
       const body = (await response.json()) as {
         error?: string;
         before?: { mode: Mode } | null;
-        after?: { mode: Mode } | null;
+        after?: { mode: Mode; shadow?: boolean } | null;
       };
       if (response.status === 401) {
         token = null;
@@ -108,47 +110,62 @@ export function dashboardClient(
       }
       const before = body.before ? LABELS[body.before.mode] : 'unknown';
       const after = body.after ? LABELS[body.after.mode] : 'unknown';
-      showNotice(`${key}: ${before} → ${after}`, 'info');
+      if (command === 'shadow' || command === 'unshadow') {
+        const on = body.after?.shadow === true ? 'on' : 'off';
+        showNotice(`${key}: shadow mode ${on} (${after})`, 'info');
+      } else showNotice(`${key}: ${before} → ${after}`, 'info');
     } catch (error) {
       showNotice(`${key}: ${String(error)}`, 'error');
     }
   }
 
+  // Every row is a copy of this one (a clone is much cheaper than building 14 elements), and one
+  // listener on the table serves every button.
+  const template = document.createElement('tr');
+  for (const name of ['key', 'state', 'rate', 'retry', 'changed', 'actions']) {
+    const td = document.createElement('td');
+    td.className = name;
+    template.append(td);
+  }
+  template.children[1]?.append(document.createElement('span'));
+  for (const action of ACTIONS) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = action.label;
+    button.className = `action ${action.command}`;
+    button.dataset.command = action.command;
+    template.lastElementChild?.append(button);
+  }
+  rowsBody.addEventListener('click', (event) => {
+    const button = (event.target as Element | null)?.closest('button.action');
+    const key = button?.closest('tr')?.dataset.key;
+    const command = (button as HTMLButtonElement | null | undefined)?.dataset.command;
+    if (key !== undefined && command !== undefined) void steer(key, command as Command);
+  });
+
   function rowFor(key: string): Row {
     const known = rows.get(key);
     if (known !== undefined) return known;
-    const tr = document.createElement('tr');
+    const tr = template.cloneNode(true) as HTMLTableRowElement;
     tr.dataset.key = key;
-    const cell = (className: string): HTMLTableCellElement => {
-      const td = document.createElement('td');
-      td.className = className;
-      tr.append(td);
-      return td;
-    };
+    const [keyCell, stateCell, rate, retry, changed, actions] = Array.from(
+      tr.children,
+    ) as HTMLElement[];
     // textContent only: keys come from the fleet's traffic and are never markup.
-    cell('key').textContent = key;
-    const state = document.createElement('span');
-    cell('state').append(state);
+    (keyCell as HTMLElement).textContent = key;
+    const buttons = Array.from((actions as HTMLElement).children) as HTMLButtonElement[];
+    for (const button of buttons) {
+      button.setAttribute('aria-label', `${button.textContent} ${key}`);
+    }
     const row: Row = {
       tr,
-      state,
-      rate: cell('rate'),
-      retry: cell('retry'),
-      changed: cell('changed'),
-      buttons: [],
+      state: (stateCell as HTMLElement).firstElementChild as HTMLElement,
+      rate: rate as HTMLElement,
+      retry: retry as HTMLElement,
+      changed: changed as HTMLElement,
+      buttons,
       shown: {},
     };
-    const actions = cell('actions');
-    for (const action of ACTIONS) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = action.label;
-      button.className = `action ${action.command}`;
-      button.setAttribute('aria-label', `${action.label} ${key}`);
-      button.addEventListener('click', () => void steer(key, action.command));
-      actions.append(button);
-      row.buttons.push(button);
-    }
     rows.set(key, row);
     return row;
   }
@@ -196,12 +213,13 @@ export function dashboardClient(
       if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
       if (!hidden) shown++;
       const votes = view.votes ?? 0;
-      put(row, 'mode', `${view.mode} ${votes}`, () => {
+      const shadow = view.shadow === true;
+      put(row, 'mode', `${view.mode} ${votes} ${shadow}`, () => {
         row.tr.className = `mode-${view.mode}`;
-        row.state.textContent =
-          votes > 0
-            ? `${LABELS[view.mode]} · open in ${votes} process${votes === 1 ? '' : 'es'}`
-            : LABELS[view.mode];
+        const parts = [LABELS[view.mode]];
+        if (votes > 0) parts.push(`open in ${votes} process${votes === 1 ? '' : 'es'}`);
+        if (shadow) parts.push('shadow');
+        row.state.textContent = parts.join(' · ');
         row.state.className = `badge ${view.mode}`;
       });
       const { calls, failures } = view.window;
@@ -221,10 +239,16 @@ export function dashboardClient(
       put(row, 'title', String(view.changedAt), (at) => {
         row.changed.title = new Date(Number(at)).toISOString();
       });
-      put(row, 'buttons', `${token === null} ${view.forced}`, () => {
+      put(row, 'buttons', `${token === null} ${view.forced} ${shadow}`, () => {
         for (const button of row.buttons) {
           const clear = button.classList.contains('clear-forced');
           button.disabled = token === null || (clear && view.forced === null);
+          if (button.classList.contains('shadow')) {
+            const label = shadow ? 'Unshadow' : 'Shadow';
+            button.textContent = label;
+            button.dataset.command = shadow ? 'unshadow' : 'shadow';
+            button.setAttribute('aria-label', `${label} ${key}`);
+          }
         }
       });
     }

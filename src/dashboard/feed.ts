@@ -46,10 +46,16 @@ export function toView(circuit: FleetCircuit): CircuitView {
  *
  * What was last read (first at start) is kept up to date while pages are open and for a minute
  * after the last one closes, so that the first page and a reload find it: a page that opens gets
- * it at once, then a fresh read. Reading 1,000 circuits from Redis takes longer than drawing them.
+ * it at once. Reading 1,000 circuits from Redis takes longer than drawing them, and competes with
+ * the browser for the machine, so a page that opens causes a fresh read only when none is on its
+ * way and what is kept is older than {@link FRESH_ENOUGH} (its transitions are kept current by
+ * pub/sub; only the window counters age).
  */
 /** How long what was read is kept up to date after the last page closed. */
 const KEEP_AFTER_LAST_PAGE = 60_000;
+
+/** A page that opens gets no read of its own when the whole fleet was read this recently (ms). */
+export const FRESH_ENOUGH = 2_000;
 
 export class LiveFeed {
   readonly #admin: DashboardAdmin;
@@ -61,11 +67,16 @@ export class LiveFeed {
   #timers: NodeJS.Timeout[] = [];
   #unwatch: (() => Promise<void>) | null = null;
   #redis: 'ok' | 'unreachable' = 'ok';
+  #message = '';
   #closed = false;
   /** Each circuit last read, and when (epoch ms); null when not kept up to date. */
   #known: Map<string, { view: CircuitView; readAt: number }> | null = null;
   /** When the last page closed (0 while one is open). */
   #idleSince = 0;
+  /** When the last full read ended (epoch ms; 0 before the first). */
+  #readAt = 0;
+  /** Full reads queued or running: a page that opens now gets the next one's result. */
+  #fullReads = 0;
 
   constructor(options: FeedOptions) {
     this.#admin = options.admin;
@@ -78,7 +89,7 @@ export class LiveFeed {
     this.#unwatch = await this.#admin.watch((transition) => this.refreshOne(transition.key));
     this.#timers = [
       setInterval(() => {
-        if (this.#clients.size > 0) this.#refreshAll(null);
+        if (this.#clients.size > 0) this.#refreshAll();
       }, this.#refreshInterval),
       setInterval(() => {
         for (const client of this.#clients) client.write(': ping\n\n');
@@ -87,7 +98,7 @@ export class LiveFeed {
     for (const timer of this.#timers) timer.unref();
     // Read once now, for the first page.
     this.#idleSince = Date.now();
-    this.#refreshAll(null);
+    this.#refreshAll();
   }
 
   /** Serves one event stream; the first message is the whole fleet, read for this client. */
@@ -100,14 +111,19 @@ export class LiveFeed {
     });
     // Reconnect quickly after a restart of the dashboard; EventSource waits this long.
     response.write('retry: 1000\n\n');
-    if (this.#kept() && this.#known !== null) send(response, this.#snapshot(this.#known));
+    const kept = this.#kept() ? this.#known : null;
+    if (kept !== null) send(response, this.#snapshot(kept));
+    if (this.#redis === 'unreachable') send(response, this.#status());
     this.#clients.add(response);
     this.#idleSince = 0;
     response.on('close', () => {
       this.#clients.delete(response);
       if (this.#clients.size === 0) this.#idleSince = Date.now();
     });
-    this.#refreshAll(response);
+    // A read on its way is sent to every page, this one included.
+    if (this.#fullReads > 0) return;
+    if (kept !== null && Date.now() - this.#readAt < FRESH_ENOUGH) return;
+    this.#refreshAll();
   }
 
   /** True while what was read is kept up to date: a page is open, or closed moments ago. */
@@ -159,42 +175,46 @@ export class LiveFeed {
     await this.#queue;
   }
 
-  #refreshAll(only: ServerResponse | null): void {
+  /** Reads the whole fleet and sends it to every page. */
+  #refreshAll(): void {
+    this.#fullReads++;
     this.#enqueue(async () => {
-      const circuits = await this.#admin.list();
-      const readAt = Date.now();
-      this.#known = new Map(
-        circuits.map((circuit) => [circuit.key, { view: toView(circuit), readAt }]),
-      );
-      const message: FeedMessage = {
-        type: 'circuits',
-        now: Date.now(),
-        circuits: circuits.map(toView),
-      };
-      if (only === null) this.#broadcast(message);
-      else send(only, message);
-    }, only);
-  }
-
-  #enqueue(read: () => Promise<void>, only: ServerResponse | null = null): void {
-    this.#queue = this.#queue.then(async () => {
-      if (this.#closed) return;
       try {
-        await read();
-        this.#setRedis('ok', '', only);
-      } catch (error) {
-        this.#setRedis('unreachable', error instanceof Error ? error.message : String(error), only);
+        const circuits = await this.#admin.list();
+        const readAt = Date.now();
+        const views = circuits.map(toView);
+        this.#known = new Map(views.map((view) => [view.key, { view, readAt }]));
+        this.#readAt = readAt;
+        this.#broadcast({ type: 'circuits', now: readAt, circuits: views });
+      } finally {
+        this.#fullReads--;
       }
     });
   }
 
-  /** Tells pages when Redis stops or starts answering (and a new page how it stands). */
-  #setRedis(redis: 'ok' | 'unreachable', message: string, only: ServerResponse | null): void {
+  #enqueue(read: () => Promise<void>): void {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#closed) return;
+      try {
+        await read();
+        this.#setRedis('ok', '');
+      } catch (error) {
+        this.#setRedis('unreachable', error instanceof Error ? error.message : String(error));
+      }
+    });
+  }
+
+  /** Tells pages when Redis stops or starts answering. */
+  #setRedis(redis: 'ok' | 'unreachable', message: string): void {
     const changed = redis !== this.#redis;
     this.#redis = redis;
-    const status: FeedMessage = { type: 'status', now: Date.now(), redis, message };
-    if (changed) this.#broadcast(status);
-    else if (only !== null && redis === 'unreachable') send(only, status);
+    this.#message = message;
+    if (changed) this.#broadcast(this.#status());
+  }
+
+  /** How Redis stands, as a message (a page that opens while it is unreachable gets it first). */
+  #status(): FeedMessage {
+    return { type: 'status', now: Date.now(), redis: this.#redis, message: this.#message };
   }
 
   #broadcast(message: FeedMessage): void {

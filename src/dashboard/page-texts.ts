@@ -18,6 +18,8 @@ export interface View {
   generation: number;
   /** Processes that opened the circuit for themselves alone (see `quorum`); absent: 0. */
   votes?: number;
+  /** The fleet runs the circuit in shadow mode (refuses nothing); absent: false. */
+  shadow?: boolean;
 }
 
 /** A circuit and when it was received, to count down and age it without asking again. */
@@ -28,7 +30,7 @@ export interface Entry {
 }
 
 /** The commands the page's buttons send. */
-export type Command = 'force-open' | 'close' | 'disable' | 'clear-forced';
+export type Command = 'force-open' | 'close' | 'disable' | 'clear-forced' | 'shadow' | 'unshadow';
 
 /** The page's wording, built in the browser. */
 export function pageTexts() {
@@ -77,6 +79,10 @@ export function pageTexts() {
         return `Disable the breaker on "${key}" for the whole fleet?\nEvery process lets every call through, uncounted, until the circuit is cleared.`;
       case 'clear-forced':
         return `Clear the forced mode of "${key}" for the whole fleet?\nThe circuit resumes closed with fresh counters.`;
+      case 'shadow':
+        return `Run "${key}" in shadow mode for the whole fleet?\nEvery process lets through the calls the circuit would refuse, and tells of each, until unshadowed.`;
+      case 'unshadow':
+        return `End shadow mode of "${key}" for the whole fleet?\nEvery process refuses again the calls the circuit refuses.`;
     }
   }
 

@@ -45,6 +45,7 @@ button:disabled { opacity: .4; cursor: default; }
 button.force-open { color: var(--open); }
 button.close { color: var(--closed); }
 button.disable { color: var(--disabled); }
+button.shadow { color: var(--half); }
 body.stale table { opacity: .55; }
 #empty { color: var(--muted); padding: 1rem .6rem; }
 footer { margin-top: 1rem; color: var(--muted); font-size: .8rem; }

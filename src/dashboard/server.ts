@@ -56,6 +56,8 @@ const COMMANDS: ReadonlySet<string> = new Set<FleetCommand>([
   'open',
   'half-open',
   'disable',
+  'shadow',
+  'unshadow',
 ]);
 
 const MAX_BODY = 16 * 1024;

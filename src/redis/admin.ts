@@ -16,7 +16,7 @@ import { channelName, circuitKeys } from './keys.js';
 import { indexKey, writeFeed } from './sync/feed.js';
 import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './scripts/index.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
-import { keyMatcher } from './pattern.js';
+import { globMatcher } from './pattern.js';
 import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
 import { readProcesses, type FleetProcess } from './presence.js';
 
@@ -58,6 +58,16 @@ export interface FleetCircuit {
    * and for a circuit that is not closed.
    */
   readonly votes: number;
+  /**
+   * The fleet runs the circuit in shadow mode (the `shadow` command): every process lets through
+   * the calls it would refuse, and the state machine runs on.
+   */
+  readonly shadow: boolean;
+  /**
+   * Calls and slow calls in the fleet's slow-call window (zeros when the fleet's processes use no
+   * `slowCallRate`, or the circuit is not closed).
+   */
+  readonly slowCalls: { readonly calls: number; readonly slow: number };
 }
 
 /** A change of a circuit's state or forced mode, made by any process (or admin) of the fleet. */
@@ -88,9 +98,12 @@ export interface MalformedCircuit {
 /**
  * What {@link RedisAdmin.command} does, the same as the `Circuit` method of that name:
  * `open`, `close`, `half-open` (`halfOpen()`), `force-open` (`forceOpen()`), `disable`,
- * `clear-forced` (`clearForced()`).
+ * `clear-forced` (`clearForced()`); and, for the fleet only, `shadow` and `unshadow`: switch the
+ * circuit into and out of shadow mode in every process (as option `shadow` does in one; see
+ * {@link FleetCircuit.shadow}). Shadow mode is not a state: it leaves state and counters as they
+ * are.
  */
-export type FleetCommand = Command;
+export type FleetCommand = Command | 'shadow' | 'unshadow';
 
 /** Options of {@link RedisAdmin.command}. */
 export interface FleetCommandOptions {
@@ -174,6 +187,8 @@ const COMMANDS = new Set<unknown>([
   'force-open',
   'disable',
   'clear-forced',
+  'shadow',
+  'unshadow',
 ] satisfies FleetCommand[]);
 
 /** The policy of a reader: only `resetTimeout` reaches a script (what `open` opens for). */
@@ -276,14 +291,23 @@ export class RedisAdmin {
     if (pattern !== undefined && typeof pattern !== 'string') {
       throw new TypeError(`RedisAdmin: pattern must be a string; got ${show(pattern)}`);
     }
-    const matches = pattern === undefined ? () => true : keyMatcher(pattern);
+    const matches = pattern === undefined ? () => true : globMatcher(pattern);
     return this.#withConnection(null, async (connection) => {
-      const found = await this.#scan(connection);
+      const [found, named] = await Promise.all([
+        this.#scan(connection),
+        this.#namedByFeed(connection),
+      ]);
       const circuits: FleetCircuit[] = [];
       for (let i = 0; i < found.length; i += BATCH) {
         const batch = found.slice(i, i + BATCH);
         const read = await Promise.all(
-          batch.map((redisKey) => this.#readCircuitAt(connection, redisKey, matches)),
+          batch.map(async (redisKey) => {
+            // The change feed names most circuits: their key needs no read of its own (the
+            // INSPECT script checks that the state hash names it).
+            const key = named.get(redisKey.slice(0, redisKey.lastIndexOf(':') + 1));
+            if (key === undefined) return this.#readCircuitAt(connection, redisKey, matches);
+            return matches(key) ? this.#inspect(connection, key) : null;
+          }),
         );
         for (const circuit of read) if (circuit !== null) circuits.push(circuit);
       }
@@ -329,8 +353,9 @@ export class RedisAdmin {
       );
       const { fleet, event } = parseReply(raw);
       if (fleet.epoch === '' && before === null && !create) throw unknown(key);
-      // Processes that missed the pub/sub message catch the change at their next poll.
-      if (event !== null) {
+      // Processes that missed the pub/sub message catch the change at their next poll (a shadow
+      // switch changes the generation without a transition).
+      if (event !== null || fleet.generation !== (before?.generation ?? 0)) {
         await this.#call(
           key,
           writeFeed(connection, indexKey(this.#prefix), key, this.#settings.ttl),
@@ -532,6 +557,26 @@ export class RedisAdmin {
     return [...found.values()];
   }
 
+  /**
+   * The circuit keys the change feed lists, by the start of their Redis keys (`prefix:{tag}:`), in
+   * one read; empty when the feed cannot be read (each circuit's key is then read at its hash).
+   */
+  async #namedByFeed(connection: AdminConnection): Promise<Map<string, string>> {
+    const named = new Map<string, string>();
+    let keys: string[];
+    try {
+      keys = await connection.zrevrange(indexKey(this.#prefix), 0, -1);
+    } catch (error) {
+      if (isReplyError(error)) return named; // not a sorted set: not ours, and not needed
+      throw this.#unreachable(null, error);
+    }
+    for (const key of keys) {
+      const [state] = circuitKeys(this.#prefix, key);
+      named.set(state.slice(0, state.lastIndexOf(':') + 1), key);
+    }
+    return named;
+  }
+
   async #readCircuitAt(
     connection: AdminConnection,
     redisKey: string,
@@ -575,7 +620,7 @@ export class RedisAdmin {
     const { fleet } = parseReply(raw);
     // A closed circuit that never changed state is in Redis only by its failure-rate window or
     // its votes.
-    return fleet.epoch === '' && fleet.calls === 0 && fleet.votes === 0
+    return fleet.epoch === '' && fleet.calls === 0 && fleet.slowCalls === 0 && fleet.votes === 0
       ? null
       : toCircuit(key, fleet);
   }
@@ -608,6 +653,8 @@ function toCircuit(key: string, fleet: FleetState): FleetCircuit {
     retryAfter: retryAfter(fleet),
     generation: fleet.generation,
     votes: fleet.votes,
+    shadow: fleet.shadow,
+    slowCalls: { calls: fleet.slowCalls, slow: fleet.slow },
   };
 }
 

@@ -390,6 +390,8 @@ export function withCircuitsInUse(
         retryAfter: 0,
         generation: 0,
         votes: 0,
+        shadow: false,
+        slowCalls: { calls: 0, slow: 0 },
       });
     }
   }

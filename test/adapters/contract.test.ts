@@ -70,30 +70,35 @@ const drivers: Driver[] = [
       ['ky 1', 20, () => import('ky')],
       ['ky 2', 22, () => import('ky2')],
     ] as const
-  ).map(([name, node, load]): Driver => ({
-    name,
-    node,
-    make: async (infuse, retries = 0) => {
-      const { default: ky } = (await load()) as unknown as typeof import('ky');
-      const api = ky
+  ).flatMap(([major, node, load]) =>
+    (['extend', 'hooks'] as const).map((form): Driver => ({
+      name: `${major} (${form})`,
+      node,
+      make: async (infuse, retries = 0) => {
+        const { default: ky } = (await load()) as unknown as typeof import('ky');
         // ky retries a status only when it throws on it.
-        .create({ retry: { limit: retries, delay: () => 1 } })
-        .extend(infuseKy({ infuse }));
-      return (url, { signal, bypass } = {}) =>
-        ending(
-          api
-            .get(url, { ...(signal && { signal }), ...(bypass && { headers: BYPASS }) })
-            .then((r) => r.status, statusOf),
-        );
-    },
-  })),
-  ...(['instance', 'interceptor'] as const).map((form): Driver => ({
+        const parent = ky.create({ retry: { limit: retries, delay: () => 1 } });
+        const api =
+          form === 'extend'
+            ? parent.extend(infuseKy({ infuse }))
+            : parent.extend({ hooks: infuseKy({ infuse }) });
+        return (url, { signal, bypass } = {}) =>
+          ending(
+            api
+              .get(url, { ...(signal && { signal }), ...(bypass && { headers: BYPASS }) })
+              .then((r) => r.status, statusOf),
+          );
+      },
+    })),
+  ),
+  ...(['instance', 'interceptor', 'synchronous interceptor'] as const).map((form): Driver => ({
     name: `axios (${form})`,
     node: 20,
     make: async (infuse, retries) => {
       const api = axios.create({ validateStatus: () => true });
       if (form === 'instance') infuseAxios(api, { infuse });
-      else api.interceptors.request.use(infuseAxios({ infuse }));
+      else if (form === 'interceptor') api.interceptors.request.use(infuseAxios({ infuse }));
+      else api.interceptors.request.use(infuseAxios({ infuse }), null, { synchronous: true });
       if (retries !== undefined) {
         axiosRetry(api, {
           retries,

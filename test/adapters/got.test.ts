@@ -114,6 +114,25 @@ for (const { major, skip, load } of majors) {
         expect(circuit.state).toBe('closed');
       });
 
+      it('with countAborts, an abort counts as a failure and still gives back its permit', async () => {
+        const infuse = new Infuse({ failMax: 5 });
+        const events = record(infuse);
+        const api = got.extend(infuseGot({ infuse, countAborts: true }));
+        const controller = new AbortController();
+        const call = rejectionOf(api(`${net.up.origin}/slow/10000`, { signal: controller.signal }));
+        await net.up.nextRequest();
+        controller.abort();
+        expect(await call).toMatchObject({ name: 'AbortError' });
+        expect(events.verdicts()).toEqual(['failure']);
+        expect(infuse.circuit(net.up.host).failCounter).toBe(1);
+      });
+
+      it('has no timeout option of its own, and says which one to use', () => {
+        expect(() => infuseGot({ timeout: 100 })).toThrow(
+          /infuseGot has no "timeout" option.*got's own `timeout`/,
+        );
+      });
+
       // got 16 has no cancel(): its promise is a plain Promise.
       if (major === 14)
         it('got 14: cancel() counts as nothing, like an abort', async () => {

@@ -1,7 +1,7 @@
 /**
  * The adapters in a real headless Chromium (Debian's `chromium`, driven by playwright-core), on a
- * page bundled by esbuild from the package's ESM build: for fetch, ky, axios (instance) and axios
- * (interceptor), a circuit opens on 5xx, refuses before sending, half-opens and closes, and a
+ * page bundled by esbuild from the package's ESM build: for fetch, ky (both forms), axios
+ * (instance) and axios (interceptor), a circuit opens on 5xx, refuses before sending, half-opens and closes, and a
  * relative URL is keyed by the page's host. Also prints what each entry point adds to a browser
  * bundle, minified and gzipped (the figures in README.md).
  */
@@ -12,14 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { eventually } from '../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-const executablePath = findChromium('test/browser/adapters.test.ts');
 
 /** The page's bundle, from dist/ as `npm run build` writes it. */
 async function bundlePage(): Promise<string> {
@@ -51,10 +49,10 @@ async function bundleSize(entry: string): Promise<{ minified: number; gzipped: n
   return { minified: code.length, gzipped: gzipSync(code).length };
 }
 
-type Client = 'fetch' | 'ky' | 'axios' | 'axios interceptor';
-const CLIENTS: Client[] = ['fetch', 'ky', 'axios', 'axios interceptor'];
+type Client = 'fetch' | 'ky' | 'ky hooks' | 'axios' | 'axios interceptor';
+const CLIENTS: Client[] = ['fetch', 'ky', 'ky hooks', 'axios', 'axios interceptor'];
 
-describe.skipIf(executablePath === null)('the adapters in headless Chromium', () => {
+describe('the adapters in headless Chromium', () => {
   let server: Server | undefined;
   let origin: string;
   let host: string;
@@ -88,7 +86,7 @@ describe.skipIf(executablePath === null)('the adapters in headless Chromium', ()
     const { port } = server.address() as AddressInfo;
     origin = `http://127.0.0.1:${port}`;
     host = `127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(origin);

@@ -14,12 +14,14 @@ const options = { failMax: 2, resetTimeout: 300 };
 const breakers = {
   fetch: new Infuse(options),
   ky: new Infuse(options),
+  'ky hooks': new Infuse(options),
   axios: new Infuse(options),
   'axios interceptor': new Infuse(options),
 };
 
 const guardedFetch = infuseFetch({ infuse: breakers.fetch });
 const api = ky.extend(infuseKy({ infuse: breakers.ky }));
+const hooked = ky.extend({ hooks: infuseKy({ infuse: breakers['ky hooks'] }) });
 const instance = axios.create();
 infuseAxios(instance, { infuse: breakers.axios });
 const intercepted = axios.create();
@@ -29,8 +31,10 @@ intercepted.interceptors.request.use(infuseAxios({ infuse: breakers['axios inter
 async function call(client, path) {
   try {
     if (client === 'fetch') return { status: (await guardedFetch(path)).status };
-    if (client === 'ky')
-      return { status: (await api.get(path, { retry: 0, throwHttpErrors: false })).status };
+    if (client === 'ky' || client === 'ky hooks') {
+      const target = client === 'ky' ? api : hooked;
+      return { status: (await target.get(path, { retry: 0, throwHttpErrors: false })).status };
+    }
     const target = client === 'axios' ? instance : intercepted;
     return { status: (await target.get(path, { validateStatus: () => true })).status };
   } catch (error) {

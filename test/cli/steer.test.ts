@@ -144,6 +144,42 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       expect(nothing.stdout).toBe('other.example.com: open (unchanged: no forced mode)\n');
     });
 
+    it('shadow lets every process through an open circuit, telling of each refusal; unshadow ends it', async () => {
+      const { infuse, args } = await fleet();
+      const rejects: { shadow: boolean }[] = [];
+      infuse.on('reject', (event) => rejects.push(event));
+      await trip(infuse, 'api.example.com');
+
+      const shadowed = await cli(['shadow', 'api.example.com', ...args]);
+      expect(shadowed).toMatchObject({ code: 0, stderr: '' });
+      expect(shadowed.stdout).toBe('api.example.com: open, shadow mode on: nothing is refused\n');
+      await eventually(() =>
+        expect(infuse.circuit('api.example.com').snapshot().shadow).toBe(true),
+      );
+      expect(await infuse.circuit('api.example.com').call(async () => 'sent')).toBe('sent');
+      expect(infuse.circuit('api.example.com').state).toBe('open');
+      expect(rejects).toEqual([expect.objectContaining({ shadow: true })]);
+      const again = await cli(['shadow', 'api.example.com', ...args]);
+      expect(again.stdout).toBe('api.example.com: open, shadow mode on (already)\n');
+      const status = await cli(['status', '--json', ...args]);
+      expect(JSON.parse(status.stdout)).toEqual([
+        expect.objectContaining({ key: 'api.example.com', mode: 'open', shadow: true }),
+      ]);
+
+      const unshadowed = await cli(['unshadow', 'api.example.com', ...args]);
+      expect(unshadowed.stdout).toBe(
+        'api.example.com: open, shadow mode off: calls are refused again\n',
+      );
+      await eventually(() =>
+        expect(infuse.circuit('api.example.com').snapshot().shadow).toBeUndefined(),
+      );
+      await expect(
+        infuse.circuit('api.example.com').call(async () => 'sent'),
+      ).rejects.toMatchObject({
+        code: 'ECIRCUITOPEN',
+      });
+    });
+
     it('a pattern steers every matching circuit, and only those', async () => {
       const { infuse, args } = await fleet();
       for (const key of ['a.example.com', 'b.c.example.com', 'example.com', 'db.internal']) {

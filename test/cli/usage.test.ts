@@ -15,7 +15,17 @@ describe('infuse-breaker help and version', () => {
   it('--help lists every command, the connection options and the exit statuses', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['status', 'processes', 'history', 'open', 'close', 'disable', 'clear']) {
+    for (const command of [
+      'status',
+      'processes',
+      'history',
+      'open',
+      'close',
+      'disable',
+      'clear',
+      'shadow',
+      'unshadow',
+    ]) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(help.stdout).toContain('--redis URL');
@@ -25,19 +35,26 @@ describe('infuse-breaker help and version', () => {
     expect((await cli(['help'])).stdout).toBe(help.stdout);
   });
 
-  it.each(['status', 'processes', 'history', 'open', 'close', 'disable', 'clear'])(
-    '%s --help explains the command and its options',
-    async (command) => {
-      const help = await cli([command, '--help']);
-      expect(help.code).toBe(0);
-      expect(help.stderr).toBe('');
-      expect(help.stdout).toMatch(new RegExp(`^Usage: infuse-breaker ${command}`));
-      expect(help.stdout).toContain('--redis URL');
-      expect(help.stdout).toContain('Examples:');
-      expect((await cli(['help', command])).stdout).toBe(help.stdout);
-      expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
-    },
-  );
+  it.each([
+    'status',
+    'processes',
+    'history',
+    'open',
+    'close',
+    'disable',
+    'clear',
+    'shadow',
+    'unshadow',
+  ])('%s --help explains the command and its options', async (command) => {
+    const help = await cli([command, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(new RegExp(`^Usage: infuse-breaker ${command}`));
+    expect(help.stdout).toContain('--redis URL');
+    expect(help.stdout).toContain('Examples:');
+    expect((await cli(['help', command])).stdout).toBe(help.stdout);
+    expect((await cli([command, '-h'])).stdout).toBe(help.stdout);
+  });
 
   it('--version prints the package version', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } }))
@@ -52,7 +69,7 @@ describe('infuse-breaker bad command lines exit 2 and name the problem', () => {
     [[], 'missing command'],
     [
       ['stat'],
-      'unknown command "stat"; commands are: status, processes, history, open, close, disable, clear, dashboard',
+      'unknown command "stat"; commands are: status, processes, history, open, close, disable, clear, shadow, unshadow, dashboard',
     ],
     [['--bogus'], 'unknown option "--bogus"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],

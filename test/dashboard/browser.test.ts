@@ -8,13 +8,13 @@
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Infuse } from '../../src/index.js';
+import { Infuse, type CircuitSnapshot } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type CommandRecord, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startWorkers, Upstream, type Worker } from '../redis/fleet.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const KEY = 'payments.internal';
 
@@ -110,6 +110,8 @@ describe('the dashboard in headless Chromium', () => {
   });
 
   const badge = (key: string) => page.locator(`tr[data-key="${key}"] .badge`);
+  const workerSnapshot = async () =>
+    (await worker.ask({ type: 'snapshot' }, 'snapshot')).snapshot as CircuitSnapshot;
 
   it('shows every circuit of the fleet, and takes the token out of the address bar', async () => {
     await expect.poll(() => badge('search.internal').textContent()).toBe('open');
@@ -224,6 +226,38 @@ describe('the dashboard in headless Chromium', () => {
       await page.locator('#notice').evaluate((element) => ((element as HTMLElement).hidden = true));
       await page.screenshot({ path: shot, fullPage: true });
     }
+  });
+
+  it('"Shadow" lets every process through the calls it would refuse; "Unshadow" ends it', async () => {
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: `Shadow ${KEY}` }).click();
+    expect(asked).toEqual([
+      `Run "${KEY}" in shadow mode for the whole fleet?\nEvery process lets through the calls the circuit would refuse, and tells of each, until unshadowed.`,
+    ]);
+    await expect.poll(() => badge(KEY).textContent()).toBe('closed · shadow');
+    await expect
+      .poll(() => page.locator('#notice').textContent())
+      .toBe(`${KEY}: shadow mode on (closed)`);
+    await expect.poll(async () => (await workerSnapshot()).shadow).toBe(true);
+    // The worker's calls trip the circuit, as for real; the calls it would refuse still go.
+    upstream.respond = () => ({ status: 500 });
+    const tripped = await worker.stats({ type: 'trip' }, 'tripped');
+    expect(tripped.state).toBe('open');
+    const shadowed = await worker.stats({ type: 'call', count: 3 }, 'called');
+    expect(shadowed).toMatchObject({ failed: 3, rejected: 0 });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: `Unshadow ${KEY}` }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toMatch(/shadow mode off/);
+    await expect.poll(async () => (await workerSnapshot()).shadow).toBeUndefined();
+    const refused = await worker.stats({ type: 'call', count: 2 }, 'called');
+    expect(refused).toMatchObject({ failed: 0, rejected: 2 });
+    expect(commands.slice(-2).map((c) => c.command)).toEqual(['shadow', 'unshadow']);
+    upstream.respond = () => ({ status: 200 });
   });
 
   it('loaded nothing but its own origin, with no script error', () => {

@@ -148,6 +148,21 @@ export class EventStream {
     });
   }
 
+  /** What a page shows after the messages received so far: each circuit's mode by key. */
+  modes(): Record<string, string> {
+    const modes = new Map<string, string>();
+    for (const event of this.events) {
+      if (event.type === 'circuits') {
+        modes.clear();
+        for (const circuit of event.circuits) modes.set(circuit.key, circuit.mode);
+      } else if (event.type === 'circuit') {
+        if (event.circuit === null) modes.delete(event.key);
+        else modes.set(event.key, event.circuit.mode);
+      }
+    }
+    return Object.fromEntries(modes);
+  }
+
   describe(): string {
     return JSON.stringify(this.events);
   }

@@ -11,7 +11,7 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { eventually } from '../helpers/eventually.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 let redis: RedisServer;
 let browser: Browser;

@@ -13,7 +13,7 @@ import { RedisAdmin } from '../../src/redis/admin.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startWorkers, Upstream, type Worker } from '../redis/fleet.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const KEY = 'inventory.internal';
 const SLOW_MACHINE = { commandTimeout: 2_000, waitTimeout: 1_500, pollInterval: 300 };

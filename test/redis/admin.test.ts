@@ -238,6 +238,38 @@ function suite(name: string, start: () => Promise<Target>, stop: (t: Target) => 
       expect(opened.after.retryAfter).toBeLessThanOrEqual(5_000);
     });
 
+    it('switches every process into shadow mode and out of it, leaving the state as it is', async () => {
+      const { infuse, admin } = await fleet({}, 2);
+      const [a, b] = infuse as [Infuse, Infuse];
+      const key = 'api.example.com';
+      const shadowed: boolean[] = [];
+      for (const each of [a, b]) each.on('reject', (event) => shadowed.push(event.shadow));
+      await failTimes(a, key, 2);
+      await eventually(() => expect(b.circuit(key).state).toBe('open'));
+
+      const { before, after } = await admin.command(key, 'shadow');
+      expect(before).toMatchObject({ mode: 'open', shadow: false });
+      expect(after).toMatchObject({ mode: 'open', shadow: true });
+      expect(after.generation).toBe(before!.generation + 1);
+      for (const each of [a, b]) {
+        await eventually(() => expect(each.circuit(key).snapshot().shadow).toBe(true));
+        await expect(each.circuit(key).call(ok)).resolves.toBe('ok');
+        expect(each.circuit(key).state).toBe('open');
+      }
+      expect(shadowed).toEqual([true, true]);
+      expect(await admin.get(key)).toMatchObject({ mode: 'open', shadow: true });
+      expect(await admin.history({ key })).toContainEqual(
+        expect.objectContaining({ command: 'shadow', reason: 'manual' }),
+      );
+
+      await admin.command(key, 'unshadow');
+      for (const each of [a, b]) {
+        await eventually(() => expect(each.circuit(key).snapshot().shadow).toBeUndefined());
+        await expect(each.circuit(key).call(ok)).rejects.toMatchObject({ code: 'ECIRCUITOPEN' });
+      }
+      expect(shadowed).toEqual([true, true, false, false]);
+    });
+
     it('refuses an unknown key without writing anything, unless told to create it', async () => {
       const { admin } = await fleet();
       const error = await rejection(admin.command('never.example.com', 'force-open'));

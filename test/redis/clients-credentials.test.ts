@@ -1,14 +1,20 @@
 /**
- * No credential in anything the store or the admin hands out: with an ACL user whose password
- * holds URL-special characters, a password that stops working (rotated on the server) makes every
- * client fail AUTH over and over; no store event, error, cause or console line may carry it.
+ * No credential in anything the store, the admin or the dashboard hands out, with every client
+ * (ioredis, iovalkey, node-redis): with an ACL user whose password holds URL-special characters, a
+ * password that stops working (rotated on the server) makes every client fail AUTH over and over;
+ * no store event, error, cause, dashboard response or stream message, or console line may carry
+ * it, and nothing rejects unhandled (the run fails on any unhandled rejection). The CLI builds its
+ * own ioredis client: test/cli/safety.test.ts.
  */
 import { Redis } from 'ioredis';
+import { Redis as Valkey } from 'iovalkey';
 import { inspect } from 'node:util';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Infuse } from '../../src/index.js';
 import { RedisAdmin, RedisStore, type RedisClient } from '../../src/redis/index.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { EventStream, send } from '../dashboard/helpers.js';
 import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { freshPrefix } from './harness.js';
@@ -19,6 +25,7 @@ const SECRETS = [PASSWORD, encodeURIComponent(PASSWORD)];
 
 let server: RedisServer;
 let output: string[] = [];
+const closing: (() => unknown)[] = [];
 
 beforeAll(async () => {
   server = await startRedis();
@@ -60,11 +67,18 @@ const CLIENTS: [string, () => { redis: RedisClient; close(): void }][] = [
       return { redis, close: () => redis.disconnect() };
     },
   ],
+  [
+    'iovalkey',
+    () => {
+      const redis = new Valkey(url(), { lazyConnect: true });
+      return { redis, close: () => redis.disconnect() };
+    },
+  ],
   ['node-redis', () => ({ redis: createClient({ url: url() }), close: () => undefined })],
 ];
 
 describe.each(CLIENTS)('%s with a password that stops working', (_, make) => {
-  it('never shows the password in a store event, error or console line', async () => {
+  it('never shows the password in a store event, an admin or dashboard error, response or message, or a console line', async () => {
     await server.cli('ACL', 'SETUSER', USER, 'reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
     captureConsole();
     const client = make();
@@ -76,6 +90,14 @@ describe.each(CLIENTS)('%s with a password that stops working', (_, make) => {
     try {
       expect(await store.ready()).toBe(true);
       await infuse.circuit('api.example.com').call(() => Promise.resolve('ok'));
+      const dashboardAdmin = new RedisAdmin({ redis, prefix: 'x', commandTimeout: 1_000 });
+      const dashboard = await startDashboard({ admin: dashboardAdmin, refreshInterval: 200 });
+      closing.push(async () => {
+        await dashboard.close();
+        await dashboardAdmin.close();
+      });
+      const stream = await EventStream.open(dashboard.url);
+      closing.push(() => stream.close());
 
       // The password is rotated and every connection of the user dropped: each reconnect's AUTH
       // fails (ioredis attaches the failed AUTH command, password included, to its error).
@@ -94,6 +116,20 @@ describe.each(CLIENTS)('%s with a password that stops working', (_, make) => {
       const failed = await admin.list().catch((error: unknown) => error);
       await admin.close();
 
+      // The dashboard started before: its page is told Redis cannot be reached, its API says why.
+      const status = await stream.next('status', (event) => event.redis === 'unreachable', {
+        timeout: 10_000,
+      });
+      const listed = await send(dashboard.url, 'GET', '/api/circuits');
+      expect(listed.status).toBe(503);
+      // One started now cannot subscribe, and says so.
+      const notStarted = await startDashboard({ admin }).catch((error: unknown) => error);
+      expect(notStarted).toBeInstanceOf(Error);
+      expectNoSecret(seen(status));
+      expectNoSecret(listed.body);
+      expectNoSecret(seen(notStarted));
+      expectNoSecret(stream.describe());
+
       expect(events.length).toBeGreaterThan(0);
       expect(failed).toBeInstanceOf(Error);
       expectNoSecret(seen(events));
@@ -101,6 +137,7 @@ describe.each(CLIENTS)('%s with a password that stops working', (_, make) => {
       expectNoSecret(seen(failed));
       expectNoSecret(output.join('\n'));
     } finally {
+      for (const close of closing.splice(0).reverse()) await close();
       await infuse.shutdown();
       client.close();
     }

@@ -65,13 +65,30 @@ export function openIoRedisCommand(
   return new IoRedisConnection(client, redactor, cluster ? commandTimeout : null);
 }
 
-/** The subscriber connection; ioredis subscribes again by itself after a reconnect. */
+/**
+ * The subscriber connection; it subscribes again after a reconnect. On a single node the wrapper
+ * does that itself rather than ioredis: ioredis and iovalkey send the SUBSCRIBE of a reconnect
+ * without handling its promise, and when that reconnect's AUTH fails (a password rotated on the
+ * server, while the default user may still run the ready check) iovalkey 0.4 rejects it with
+ * WRONGPASS: an unhandled rejection in the application. A Cluster's subscriber is ioredis' own.
+ */
 export function openIoRedisSubscriber(source: IoRedisLike, redactor: Redactor): Connection {
-  return new IoRedisConnection(
-    duplicate(source, { lazyConnect: false, enableOfflineQueue: true }, {}),
+  const cluster = source.isCluster;
+  const connection = new IoRedisConnection(
+    duplicate(
+      source,
+      {
+        lazyConnect: false,
+        enableOfflineQueue: true,
+        ...(cluster ? {} : { autoResubscribe: false }),
+      },
+      {},
+    ),
     redactor,
     null,
   );
+  if (!cluster) connection.resubscribeOnReady();
+  return connection;
 }
 
 /** The `keyPrefix` ioredis adds to every key of this client (channels excepted). */
@@ -111,6 +128,8 @@ class IoRedisConnection implements Connection {
   /** Milliseconds after which a command's promise rejects, when ioredis does not bound it. */
   readonly #timeout: number | null;
   readonly #reject: (error: unknown) => never;
+  /** Channels subscribed to, when this wrapper (not ioredis) subscribes again after a reconnect. */
+  #channels: Set<string> | null = null;
 
   constructor(client: IoRedis, redactor: Redactor, timeout: number | null) {
     this.#client = client;
@@ -180,7 +199,17 @@ class IoRedisConnection implements Connection {
   }
 
   subscribe(channel: string): Promise<unknown> {
+    this.#channels?.add(channel);
     return this.#settle(this.#client.subscribe(channel));
+  }
+
+  /** Subscribes again to every channel at each `ready` (a failure waits for the next one). */
+  resubscribeOnReady(): void {
+    const channels = new Set<string>();
+    this.#channels = channels;
+    this.#client.on('ready', () => {
+      for (const channel of channels) this.#client.subscribe(channel).catch(() => undefined);
+    });
   }
 
   ping(): Promise<unknown> {

@@ -67,6 +67,21 @@ export interface CircuitHost {
 }
 
 /**
+ * Where a circuit's decisions come from, one mode at a time:
+ * - `loading`: its first read of the fleet's state is under way; calls wait for it (bounded by
+ *   `waitTimeout`), then decide in the mode it leads to;
+ * - `shared`: the fleet's state in Redis, as last learned (`#fleet`): the healthy path;
+ * - `local`: Redis cannot answer; a per-process {@link LocalCircuit} with the same policy,
+ *   started from what this process knew, decides until Redis answers with news.
+ */
+type Mode =
+  | { readonly kind: 'loading'; readonly loaded: Promise<void> }
+  | { readonly kind: 'shared' }
+  | { readonly kind: 'local'; readonly fallback: LocalCircuit };
+
+const SHARED: Mode = Object.freeze({ kind: 'shared' });
+
+/**
  * This process's own open (see `quorum`): its calls reached failMax, too few processes agreed to
  * open the fleet. Open until a time, then `halfOpenMaxCalls` trial calls, all of which must succeed.
  */
@@ -131,10 +146,9 @@ export class RedisCircuit implements StoreCircuit {
   readonly #trials = new Set<TrialTicket>();
   /** Every trial permit is taken: reject locally until then, or until news arrives. */
   #holdUntil = 0;
-  #fallback: LocalCircuit | null = null;
+  #mode: Mode = SHARED;
   /** Tickets a fallback issued, so that each goes back to the machine that issued it. */
   readonly #issued = new WeakMap<Ticket, LocalCircuit>();
-  #loading: Promise<void> | null = null;
   #waiters: Resolve[] = [];
   #asking = false;
   /** Scripts in flight. */
@@ -162,22 +176,25 @@ export class RedisCircuit implements StoreCircuit {
     this.#openUntil = performance.now() + this.#fleet.remaining;
     this.#closed = closedTicket(this.#fleet.generation);
     if (known === undefined) {
-      if (host.up) this.#loading = this.#load();
+      if (host.up) this.#mode = { kind: 'loading', loaded: this.#load() };
       else this.#fallBack();
     }
     this.#refresh();
   }
 
   get state(): CircuitState {
-    return this.#fallback?.state ?? this.#own?.phase ?? this.#fleet.state;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.state : (this.#own?.phase ?? this.#fleet.state);
   }
 
   get forced(): ForcedMode | null {
-    return this.#fallback === null ? this.#fleet.forced : this.#fallback.forced;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.forced : this.#fleet.forced;
   }
 
   get failures(): number {
-    return this.#fallback?.failures ?? this.#streak;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.failures : this.#streak;
   }
 
   get retired(): boolean {
@@ -198,14 +215,13 @@ export class RedisCircuit implements StoreCircuit {
       this.#trials.size === 0 &&
       this.#own === null &&
       this.#ops === 0 &&
-      this.#loading === null &&
-      (this.#fallback?.idle ?? true)
+      this.#modeIdle()
     );
   }
 
   /** True when calls run on per-process state. */
   get local(): boolean {
-    return this.#fallback !== null;
+    return this.#mode.kind === 'local';
   }
 
   retire(): void {
@@ -222,9 +238,27 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #admit(): Admission | Promise<Admission> {
-    if (this.#loading !== null) return this.#loading.then(() => this.#admit());
-    if (this.#fallback !== null) return this.#acquireLocally(this.#fallback);
-    return this.#decide(true);
+    const mode = this.#mode;
+    switch (mode.kind) {
+      case 'loading':
+        return mode.loaded.then(() => this.#admit());
+      case 'local':
+        return this.#acquireLocally(mode.fallback);
+      case 'shared':
+        return this.#decide(true);
+    }
+  }
+
+  #modeIdle(): boolean {
+    const mode = this.#mode;
+    switch (mode.kind) {
+      case 'loading':
+        return false;
+      case 'local':
+        return mode.fallback.idle;
+      case 'shared':
+        return true;
+    }
   }
 
   release(ticket: Ticket, verdict: StoreVerdict, detail?: CallDetail): void | Promise<void> {
@@ -234,7 +268,8 @@ export class RedisCircuit implements StoreCircuit {
     const slow = (detail?.duration ?? -1) >= this.#slowMs;
     if (ticket === this.#closed) {
       this.#inFlight--;
-      if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict, detail);
+      const mode = this.#mode;
+      if (mode.kind === 'local') return this.#countLocally(mode.fallback, verdict, detail);
       if (retryAfter > 0) return this.openFor(retryAfter, 'retryAfter');
       if (verdict === 'success') {
         this.#streak = 0;
@@ -258,7 +293,9 @@ export class RedisCircuit implements StoreCircuit {
     }
     const issuer = this.#issued.get(ticket);
     if (issuer !== undefined) {
-      if (issuer === this.#fallback) issuer.release(ticket, verdict, detail);
+      if (this.#mode.kind === 'local' && issuer === this.#mode.fallback) {
+        issuer.release(ticket, verdict, detail);
+      }
       return;
     }
     this.#inFlight--;
@@ -267,7 +304,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   async command(command: Command): Promise<void> {
-    if (this.#loading !== null) await this.#loading;
+    if (this.#mode.kind === 'loading') await this.#mode.loaded;
     const refuse = (cause: unknown): RedisStoreError =>
       new RedisStoreError(
         this.key,
@@ -284,7 +321,8 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   snapshot(): CircuitSnapshot {
-    if (this.#fallback !== null) return { ...this.#fallback.snapshot(), scope: 'process' };
+    const mode = this.#mode;
+    if (mode.kind === 'local') return { ...mode.fallback.snapshot(), scope: 'process' };
     const fleet = this.#fleet;
     const own = this.#own;
     const state = own?.phase ?? fleet.state;
@@ -321,7 +359,7 @@ export class RedisCircuit implements StoreCircuit {
    */
   openFor(ms: number, reason: 'retryAfter'): Promise<void> {
     const fleet = this.#fleet;
-    if (this.#fallback !== null || fleet.state !== 'closed' || fleet.forced !== null) {
+    if (this.#mode.kind === 'local' || fleet.state !== 'closed' || fleet.forced !== null) {
       return Promise.resolve();
     }
     const period = Math.max(1, Math.round(ms));
@@ -345,7 +383,7 @@ export class RedisCircuit implements StoreCircuit {
     const successes = this.#successes;
     const slow = this.#slowSuccesses;
     this.#successes = this.#slowSuccesses = 0;
-    if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
+    if (successes === 0 || this.#mode.kind !== 'shared') return;
     const fleet = this.#fleet;
     void this.#send('infuseReport', { ...report(fleet, this.policy.failMax), successes, slow });
   }
@@ -393,7 +431,7 @@ export class RedisCircuit implements StoreCircuit {
   keepAlive(): void {
     const fleet = this.#fleet;
     if (fleet.forced === null && !fleet.shadow) return;
-    if (this.#fallback !== null || this.#loading !== null) return;
+    if (this.#mode.kind !== 'shared') return;
     void this.resync(true);
   }
 
@@ -408,8 +446,9 @@ export class RedisCircuit implements StoreCircuit {
       return;
     }
     this.#rechecking = 'reading';
-    void (this.#loading ?? Promise.resolve())
-      .then(() => (this.#host.up && this.#fallback === null ? this.resync() : false))
+    const mode = this.#mode;
+    void (mode.kind === 'loading' ? mode.loaded : Promise.resolve())
+      .then(() => (this.#host.up && this.#mode.kind !== 'local' ? this.resync() : false))
       .then(() => {
         const again = this.#rechecking === 'again';
         this.#rechecking = 'idle';
@@ -477,7 +516,7 @@ export class RedisCircuit implements StoreCircuit {
         leasePrefix: this.#host.leaseBatch(),
       },
       (reply) => {
-        if (answered || this.#fallback !== null) {
+        if (answered || this.#mode.kind === 'local') {
           // The callers were answered locally already: give the permits straight back.
           for (const lease of reply.leases) this.#giveBack(reply.fleet, lease);
           return;
@@ -503,11 +542,12 @@ export class RedisCircuit implements StoreCircuit {
     // Redis is merely slow; once Redis is declared down, the fallback grants trials on its own.
     const refuse = (): void => {
       answered = true;
+      const mode = this.#mode;
       for (const resolve of waiters) {
         resolve(
-          this.#fallback === null
-            ? { allowed: false, state: 'half-open', forced: null, retryAfter: 0 }
-            : this.#acquireLocally(this.#fallback),
+          mode.kind === 'local'
+            ? this.#acquireLocally(mode.fallback)
+            : { allowed: false, state: 'half-open', forced: null, retryAfter: 0 },
         );
       }
     };
@@ -681,7 +721,8 @@ export class RedisCircuit implements StoreCircuit {
   #load(): Promise<void> {
     const read = this.#send('infuseRead', { ...seed(this.policy), keepAlive: 0 });
     return this.#bounded(read, () => this.#fallBack()).then(() => {
-      this.#loading = null;
+      // Unless it fell back meanwhile (Redis did not answer in time, or was lost).
+      if (this.#mode.kind === 'loading') this.#mode = SHARED;
       this.#refresh();
     });
   }
@@ -748,8 +789,10 @@ export class RedisCircuit implements StoreCircuit {
   /** Takes on the fleet's state when it is news; announces what changed for this process. */
   #adopt(fleet: FleetState, event: ScriptEvent | null): void {
     if (!this.#host.up) return;
-    const fallback = this.#fallback;
-    if (fallback === null ? !isNewer(fleet, this.#fleet) : isNewer(this.#fleet, fleet)) return;
+    const mode = this.#mode;
+    // Running locally, anything Redis answers that is not older than what this process knew
+    // brings it back to the fleet's state.
+    if (mode.kind === 'local' ? isNewer(this.#fleet, fleet) : !isNewer(fleet, this.#fleet)) return;
     const from = this.state;
     const fromForced = this.forced;
     const previous = this.#fleet;
@@ -766,8 +809,9 @@ export class RedisCircuit implements StoreCircuit {
       this.#tell = null; // a transition voids every ballot
       if (fleet.state === 'closed') this.#streak = 0;
     }
-    if (fallback !== null) {
-      this.#fallback = null;
+    if (mode.kind === 'local') {
+      this.#mode = SHARED;
+      const { fallback } = mode;
       if (fleet.state === 'closed' && fallback.state === 'closed') this.#streak = fallback.failures;
     }
     this.#refresh();
@@ -791,17 +835,18 @@ export class RedisCircuit implements StoreCircuit {
    * circuit stays open a full `resetTimeout` from now) and the same failure streak.
    */
   #fallBack(): LocalCircuit {
-    if (this.#fallback !== null) return this.#fallback;
-    const mode = this.forced ?? this.state;
+    if (this.#mode.kind === 'local') return this.#mode.fallback;
+    const known = this.forced ?? this.state;
     const fallback = new LocalCircuit(
       this.key,
-      { ...this.policy, initialState: mode === 'closed' ? null : mode },
+      { ...this.policy, initialState: known === 'closed' ? null : known },
       Date.now,
       (transition) => this.#host.transition({ ...transition, scope: 'process' }),
     );
-    this.#fallback = fallback;
+    // A first read still under way is not waited for: its answer, if it comes, is news (#adopt).
+    this.#mode = { kind: 'local', fallback };
     this.#refresh();
-    if (mode === 'closed') {
+    if (known === 'closed') {
       for (let i = 0; i < this.#streak; i++) this.#countLocally(fallback, 'failure');
     }
     return fallback;
@@ -823,8 +868,7 @@ export class RedisCircuit implements StoreCircuit {
   #refresh(): void {
     const fleet = this.#fleet;
     this.#fast =
-      this.#loading === null &&
-      this.#fallback === null &&
+      this.#mode.kind === 'shared' &&
       this.#own === null &&
       fleet.state === 'closed' &&
       fleet.forced === null

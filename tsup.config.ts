@@ -25,6 +25,8 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     treeshake: true,
+    // src/redis/scripts/*.lua: bundled as their text.
+    loader: { '.lua': 'text' },
   },
   // The `infuse-breaker` binary: ESM only, one file, its shebang kept (tsup makes it executable).
   // Built beside the library; the library's clean step leaves it alone.
@@ -37,5 +39,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
+    loader: { '.lua': 'text' },
   },
 ]);

@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
 export default defineConfig({
+  plugins: [
+    {
+      // src/redis/scripts/*.lua import as their text, as the build makes them (tsup.config.ts).
+      name: 'lua-text',
+      transform: (code, id) =>
+        id.endsWith('.lua') ? `export default ${JSON.stringify(code)};` : null,
+    },
+  ],
   resolve: {
     // The README's examples import the package by name; in tests the name means the sources.
     alias: [

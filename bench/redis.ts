@@ -29,6 +29,14 @@ import { NaiveRedisStore } from './redis/naive-store.js';
 import { DelayProxy } from './redis/proxy.js';
 import { quorumTable } from './redis/quorum.js';
 
+// tsx, and .lua files as text (src/redis/scripts), as the build has them.
+const RUN_TS = [
+  '--import',
+  'tsx',
+  '--import',
+  fileURLToPath(new URL('../scripts/lua-text.mjs', import.meta.url)),
+];
+
 const SHORT = process.argv.includes('--short');
 /** `--idle`: the idle-cost table alone; `--quorum`: the quorum table alone. */
 const IDLE_ONLY = process.argv.includes('--idle');
@@ -135,7 +143,7 @@ async function commandsPerCall(port: number, options: InfuseOptions): Promise<nu
 /** ms from a failing call in this process to the trip reaching another process. */
 async function tripToOther(port: number): Promise<{ p50: number; p99: number; max: number }> {
   const prefix = `trip${Math.random()}`;
-  const peer = fork(PEER, [String(port), prefix, 'svc'], { execArgv: ['--import', 'tsx'] });
+  const peer = fork(PEER, [String(port), prefix, 'svc'], { execArgv: RUN_TS });
   const messages: { to: string; at: number }[] = [];
   const next = (to: string) =>
     new Promise<number>((resolve) => {

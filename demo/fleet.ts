@@ -19,6 +19,14 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../src/cli/cli.js';
 import type { WorkerOrder, WorkerReport } from './fleet-worker.js';
 
+// tsx, and .lua files as text (src/redis/scripts), as the build has them.
+const RUN_TS = [
+  '--import',
+  'tsx',
+  '--import',
+  fileURLToPath(new URL('../scripts/lua-text.mjs', import.meta.url)),
+];
+
 const quick = process.argv.includes('--quick');
 const hold = process.argv.includes('--hold');
 const WORKERS = 4;
@@ -120,7 +128,7 @@ function startWorkers(redisPort: number, upstream: string): ChildProcess[] {
   return Array.from({ length: WORKERS }, (_, i) => {
     const name = `worker-${i + 1}`;
     const child = fork(script, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: RUN_TS,
       env: {
         ...process.env,
         DEMO_NAME: name,

@@ -14,7 +14,7 @@ import { RedisAdminError } from './errors.js';
 import { parseMessage, parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys } from './keys.js';
 import { indexKey, writeFeed } from './sync/feed.js';
-import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './lua.js';
+import { MANUAL_OPEN_MAX, scriptHead, type ScriptSettings } from './scripts/index.js';
 import { checkClient, checkPrefix, DEFAULTS, type RedisClient } from './options.js';
 import { globMatcher } from './pattern.js';
 import { operatorActor, readHistory, writeHistory, type HistoryEntry } from './history.js';
@@ -343,13 +343,13 @@ export class RedisAdmin {
       if (before === null && !create) throw unknown(key);
       const raw = await this.#call(
         key,
-        runScript(connection, 'infuseCommand', circuitKeys(this.#prefix, key), [
+        runScript(connection, 'infuseCommand', circuitKeys(this.#prefix, key), {
           ...scriptHead(key, policy, this.#settings),
           command,
           // Only a circuit that still exists: it may have expired since it was read.
-          create ? '' : 'existing',
-          0,
-        ]),
+          scope: create ? '' : 'existing',
+          period: 0,
+        }),
       );
       const { fleet, event } = parseReply(raw);
       if (fleet.epoch === '' && before === null && !create) throw unknown(key);

@@ -11,7 +11,7 @@ import type {
   Ticket,
   Transition,
 } from '../stores/store.js';
-import { QUORUM_GRACE, type ScriptName } from './lua.js';
+import { QUORUM_GRACE, type Arg, type ScriptName } from './scripts/index.js';
 import {
   guess,
   isNewer,
@@ -36,11 +36,15 @@ export interface CircuitHost {
   readonly downCause: unknown;
   readonly waitTimeout: number;
   readonly trialLease: number;
-  /** Runs a script for the circuit; rejects when Redis does not answer. */
+  /**
+   * Runs a script for the circuit, with `args` by the names the script declares (the circuit
+   * scripts' head is added); rejects when Redis does not answer.
+   */
   run(
     script: ScriptName,
     circuit: RedisCircuit,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
+    rest?: readonly Arg[],
   ): Promise<unknown>;
   /** Parses a reply; malformed ones are reported and rejected. */
   parse(raw: unknown): ScriptReply;
@@ -61,6 +65,21 @@ export interface CircuitHost {
   /** This process's id in the quorum's ballots. */
   readonly voter: string;
 }
+
+/**
+ * Where a circuit's decisions come from, one mode at a time:
+ * - `loading`: its first read of the fleet's state is under way; calls wait for it (bounded by
+ *   `waitTimeout`), then decide in the mode it leads to;
+ * - `shared`: the fleet's state in Redis, as last learned (`#fleet`): the healthy path;
+ * - `local`: Redis cannot answer; a per-process {@link LocalCircuit} with the same policy,
+ *   started from what this process knew, decides until Redis answers with news.
+ */
+type Mode =
+  | { readonly kind: 'loading'; readonly loaded: Promise<void> }
+  | { readonly kind: 'shared' }
+  | { readonly kind: 'local'; readonly fallback: LocalCircuit };
+
+const SHARED: Mode = Object.freeze({ kind: 'shared' });
 
 /**
  * This process's own open (see `quorum`): its calls reached failMax, too few processes agreed to
@@ -127,10 +146,9 @@ export class RedisCircuit implements StoreCircuit {
   readonly #trials = new Set<TrialTicket>();
   /** Every trial permit is taken: reject locally until then, or until news arrives. */
   #holdUntil = 0;
-  #fallback: LocalCircuit | null = null;
+  #mode: Mode = SHARED;
   /** Tickets a fallback issued, so that each goes back to the machine that issued it. */
   readonly #issued = new WeakMap<Ticket, LocalCircuit>();
-  #loading: Promise<void> | null = null;
   #waiters: Resolve[] = [];
   #asking = false;
   /** Scripts in flight. */
@@ -158,22 +176,25 @@ export class RedisCircuit implements StoreCircuit {
     this.#openUntil = performance.now() + this.#fleet.remaining;
     this.#closed = closedTicket(this.#fleet.generation);
     if (known === undefined) {
-      if (host.up) this.#loading = this.#load();
+      if (host.up) this.#mode = { kind: 'loading', loaded: this.#load() };
       else this.#fallBack();
     }
     this.#refresh();
   }
 
   get state(): CircuitState {
-    return this.#fallback?.state ?? this.#own?.phase ?? this.#fleet.state;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.state : (this.#own?.phase ?? this.#fleet.state);
   }
 
   get forced(): ForcedMode | null {
-    return this.#fallback === null ? this.#fleet.forced : this.#fallback.forced;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.forced : this.#fleet.forced;
   }
 
   get failures(): number {
-    return this.#fallback?.failures ?? this.#streak;
+    const mode = this.#mode;
+    return mode.kind === 'local' ? mode.fallback.failures : this.#streak;
   }
 
   get retired(): boolean {
@@ -194,14 +215,13 @@ export class RedisCircuit implements StoreCircuit {
       this.#trials.size === 0 &&
       this.#own === null &&
       this.#ops === 0 &&
-      this.#loading === null &&
-      (this.#fallback?.idle ?? true)
+      this.#modeIdle()
     );
   }
 
   /** True when calls run on per-process state. */
   get local(): boolean {
-    return this.#fallback !== null;
+    return this.#mode.kind === 'local';
   }
 
   retire(): void {
@@ -218,9 +238,27 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #admit(): Admission | Promise<Admission> {
-    if (this.#loading !== null) return this.#loading.then(() => this.#admit());
-    if (this.#fallback !== null) return this.#acquireLocally(this.#fallback);
-    return this.#decide(true);
+    const mode = this.#mode;
+    switch (mode.kind) {
+      case 'loading':
+        return mode.loaded.then(() => this.#admit());
+      case 'local':
+        return this.#acquireLocally(mode.fallback);
+      case 'shared':
+        return this.#decide(true);
+    }
+  }
+
+  #modeIdle(): boolean {
+    const mode = this.#mode;
+    switch (mode.kind) {
+      case 'loading':
+        return false;
+      case 'local':
+        return mode.fallback.idle;
+      case 'shared':
+        return true;
+    }
   }
 
   release(ticket: Ticket, verdict: StoreVerdict, detail?: CallDetail): void | Promise<void> {
@@ -230,7 +268,8 @@ export class RedisCircuit implements StoreCircuit {
     const slow = (detail?.duration ?? -1) >= this.#slowMs;
     if (ticket === this.#closed) {
       this.#inFlight--;
-      if (this.#fallback !== null) return this.#countLocally(this.#fallback, verdict, detail);
+      const mode = this.#mode;
+      if (mode.kind === 'local') return this.#countLocally(mode.fallback, verdict, detail);
       if (retryAfter > 0) return this.openFor(retryAfter, 'retryAfter');
       if (verdict === 'success') {
         this.#streak = 0;
@@ -254,7 +293,9 @@ export class RedisCircuit implements StoreCircuit {
     }
     const issuer = this.#issued.get(ticket);
     if (issuer !== undefined) {
-      if (issuer === this.#fallback) issuer.release(ticket, verdict, detail);
+      if (this.#mode.kind === 'local' && issuer === this.#mode.fallback) {
+        issuer.release(ticket, verdict, detail);
+      }
       return;
     }
     this.#inFlight--;
@@ -263,7 +304,7 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   async command(command: Command): Promise<void> {
-    if (this.#loading !== null) await this.#loading;
+    if (this.#mode.kind === 'loading') await this.#mode.loaded;
     const refuse = (cause: unknown): RedisStoreError =>
       new RedisStoreError(
         this.key,
@@ -272,7 +313,7 @@ export class RedisCircuit implements StoreCircuit {
       );
     if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
-      await this.#exec('infuseCommand', [command, '', 0]);
+      await this.#exec('infuseCommand', { command, scope: '', period: 0 });
     } catch (error) {
       this.#host.fail(error);
       throw refuse(error);
@@ -280,7 +321,8 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   snapshot(): CircuitSnapshot {
-    if (this.#fallback !== null) return { ...this.#fallback.snapshot(), scope: 'process' };
+    const mode = this.#mode;
+    if (mode.kind === 'local') return { ...mode.fallback.snapshot(), scope: 'process' };
     const fleet = this.#fleet;
     const own = this.#own;
     const state = own?.phase ?? fleet.state;
@@ -317,24 +359,20 @@ export class RedisCircuit implements StoreCircuit {
    */
   openFor(ms: number, reason: 'retryAfter'): Promise<void> {
     const fleet = this.#fleet;
-    if (this.#fallback !== null || fleet.state !== 'closed' || fleet.forced !== null) {
+    if (this.#mode.kind === 'local' || fleet.state !== 'closed' || fleet.forced !== null) {
       return Promise.resolve();
     }
     const period = Math.max(1, Math.round(ms));
     const successes = this.#successes;
     const slow = this.#slowSuccesses;
     this.#successes = this.#slowSuccesses = 0;
-    const reported = this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
+    const reported = this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
       successes,
-      0,
       slow,
       reason,
       period,
-      '',
-      '',
-    ]);
+    });
     return this.#bounded(reported, () => {
       this.#countLocally(this.#fallBack(), 'success', { retryAfter: period });
     });
@@ -345,19 +383,9 @@ export class RedisCircuit implements StoreCircuit {
     const successes = this.#successes;
     const slow = this.#slowSuccesses;
     this.#successes = this.#slowSuccesses = 0;
-    if (successes === 0 || this.#fallback !== null || this.#loading !== null) return;
+    if (successes === 0 || this.#mode.kind !== 'shared') return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
-      successes,
-      0,
-      slow,
-      '',
-      0,
-      '',
-      '',
-    ]);
+    void this.#send('infuseReport', { ...report(fleet, this.policy.failMax), successes, slow });
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -365,7 +393,7 @@ export class RedisCircuit implements StoreCircuit {
     if (this.#trials.size === 0) return false;
     const leases = [...this.#trials].map((ticket) => ticket.lease);
     this.#host
-      .run('infuseRenew', this, [this.#host.trialLease, ...leases])
+      .run('infuseRenew', this, { leaseMs: this.#host.trialLease }, leases)
       .catch((error: unknown) => {
         this.#host.fail(error);
       });
@@ -383,7 +411,7 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
     const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
-    return this.#send('infuseRead', [...args, keepAlive ? 1 : 0]);
+    return this.#send('infuseRead', { ...args, keepAlive: keepAlive ? 1 : 0 });
   }
 
   /**
@@ -403,7 +431,7 @@ export class RedisCircuit implements StoreCircuit {
   keepAlive(): void {
     const fleet = this.#fleet;
     if (fleet.forced === null && !fleet.shadow) return;
-    if (this.#fallback !== null || this.#loading !== null) return;
+    if (this.#mode.kind !== 'shared') return;
     void this.resync(true);
   }
 
@@ -418,8 +446,9 @@ export class RedisCircuit implements StoreCircuit {
       return;
     }
     this.#rechecking = 'reading';
-    void (this.#loading ?? Promise.resolve())
-      .then(() => (this.#host.up && this.#fallback === null ? this.resync() : false))
+    const mode = this.#mode;
+    void (mode.kind === 'loading' ? mode.loaded : Promise.resolve())
+      .then(() => (this.#host.up && this.#mode.kind !== 'local' ? this.resync() : false))
       .then(() => {
         const again = this.#rechecking === 'again';
         this.#rechecking = 'idle';
@@ -481,9 +510,13 @@ export class RedisCircuit implements StoreCircuit {
     let answered = false;
     const asked = this.#send(
       'infuseAcquire',
-      [waiters.length, this.#host.trialLease, this.#host.leaseBatch()],
+      {
+        wanted: waiters.length,
+        leaseMs: this.#host.trialLease,
+        leasePrefix: this.#host.leaseBatch(),
+      },
       (reply) => {
-        if (answered || this.#fallback !== null) {
+        if (answered || this.#mode.kind === 'local') {
           // The callers were answered locally already: give the permits straight back.
           for (const lease of reply.leases) this.#giveBack(reply.fleet, lease);
           return;
@@ -509,11 +542,12 @@ export class RedisCircuit implements StoreCircuit {
     // Redis is merely slow; once Redis is declared down, the fallback grants trials on its own.
     const refuse = (): void => {
       answered = true;
+      const mode = this.#mode;
       for (const resolve of waiters) {
         resolve(
-          this.#fallback === null
-            ? { allowed: false, state: 'half-open', forced: null, retryAfter: 0 }
-            : this.#acquireLocally(this.#fallback),
+          mode.kind === 'local'
+            ? this.#acquireLocally(mode.fallback)
+            : { allowed: false, state: 'half-open', forced: null, retryAfter: 0 },
         );
       }
     };
@@ -527,7 +561,14 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #giveBack(fleet: FleetState, lease: string): void {
-    void this.#send('infuseSettle', [fleet.epoch, fleet.generation, lease, 'aborted', '', 0]);
+    void this.#send('infuseSettle', {
+      epoch: fleet.epoch,
+      generation: fleet.generation,
+      lease,
+      verdict: 'aborted',
+      reason: '',
+      period: 0,
+    });
   }
 
   /**
@@ -546,14 +587,14 @@ export class RedisCircuit implements StoreCircuit {
     const failed = verdict !== 'aborted' && (verdict === 'failure' || slow || retryAfter > 0);
     if (failed) this.#streak++;
     if (!this.#host.up) return; // the lease expires in Redis on its own
-    const settled = this.#send('infuseSettle', [
-      ticket.epoch,
-      ticket.generation,
-      ticket.lease,
-      failed ? 'failure' : verdict,
-      retryAfter > 0 ? 'retryAfter' : '',
-      Math.round(retryAfter),
-    ]);
+    const settled = this.#send('infuseSettle', {
+      epoch: ticket.epoch,
+      generation: ticket.generation,
+      lease: ticket.lease,
+      verdict: failed ? 'failure' : verdict,
+      reason: retryAfter > 0 ? 'retryAfter' : '',
+      period: Math.round(retryAfter),
+    });
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
     return this.#bounded(settled, () => undefined);
@@ -573,18 +614,14 @@ export class RedisCircuit implements StoreCircuit {
       if (trips && this.#own === null) this.#openOwn('closed', 'failMax');
       if (trips) this.#confirmLater();
     }
-    const reported = this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
+    const reported = this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
       successes,
-      1,
-      slowCalls,
-      trips ? 'failMax' : '',
-      0,
+      failures: 1,
+      slow: slowCalls,
+      reason: trips ? 'failMax' : '',
       voter,
-      '',
-      this.policy.failMax,
-    ]);
+    });
     return this.#bounded(reported, () => this.#fallBack());
   }
 
@@ -599,18 +636,11 @@ export class RedisCircuit implements StoreCircuit {
 
   #ballot(tell: 'withdraw' | 'contrary' | ''): void {
     const fleet = this.#fleet;
-    void this.#send('infuseReport', [
-      fleet.epoch,
-      fleet.generation,
-      0,
-      0,
-      0,
-      '',
-      0,
-      this.#host.voter,
+    void this.#send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
+      voter: this.#host.voter,
       tell,
-      this.policy.failMax,
-    ]);
+    });
   }
 
   /** Once the vote's grace has passed, asks Redis again whether it opens the fleet. */
@@ -689,9 +719,10 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   #load(): Promise<void> {
-    const read = this.#send('infuseRead', [...seed(this.policy), 0]);
+    const read = this.#send('infuseRead', { ...seed(this.policy), keepAlive: 0 });
     return this.#bounded(read, () => this.#fallBack()).then(() => {
-      this.#loading = null;
+      // Unless it fell back meanwhile (Redis did not answer in time, or was lost).
+      if (this.#mode.kind === 'loading') this.#mode = SHARED;
       this.#refresh();
     });
   }
@@ -703,7 +734,7 @@ export class RedisCircuit implements StoreCircuit {
   /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
   #send(
     script: ScriptName,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
     onReply?: (reply: ScriptReply) => void,
   ): Promise<boolean> {
     return this.#exec(script, args, onReply).then(
@@ -717,7 +748,7 @@ export class RedisCircuit implements StoreCircuit {
 
   async #exec(
     script: ScriptName,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
     onReply?: (reply: ScriptReply) => void,
   ): Promise<void> {
     this.#ops++;
@@ -758,8 +789,10 @@ export class RedisCircuit implements StoreCircuit {
   /** Takes on the fleet's state when it is news; announces what changed for this process. */
   #adopt(fleet: FleetState, event: ScriptEvent | null): void {
     if (!this.#host.up) return;
-    const fallback = this.#fallback;
-    if (fallback === null ? !isNewer(fleet, this.#fleet) : isNewer(this.#fleet, fleet)) return;
+    const mode = this.#mode;
+    // Running locally, anything Redis answers that is not older than what this process knew
+    // brings it back to the fleet's state.
+    if (mode.kind === 'local' ? isNewer(this.#fleet, fleet) : !isNewer(fleet, this.#fleet)) return;
     const from = this.state;
     const fromForced = this.forced;
     const previous = this.#fleet;
@@ -776,8 +809,9 @@ export class RedisCircuit implements StoreCircuit {
       this.#tell = null; // a transition voids every ballot
       if (fleet.state === 'closed') this.#streak = 0;
     }
-    if (fallback !== null) {
-      this.#fallback = null;
+    if (mode.kind === 'local') {
+      this.#mode = SHARED;
+      const { fallback } = mode;
       if (fleet.state === 'closed' && fallback.state === 'closed') this.#streak = fallback.failures;
     }
     this.#refresh();
@@ -801,17 +835,18 @@ export class RedisCircuit implements StoreCircuit {
    * circuit stays open a full `resetTimeout` from now) and the same failure streak.
    */
   #fallBack(): LocalCircuit {
-    if (this.#fallback !== null) return this.#fallback;
-    const mode = this.forced ?? this.state;
+    if (this.#mode.kind === 'local') return this.#mode.fallback;
+    const known = this.forced ?? this.state;
     const fallback = new LocalCircuit(
       this.key,
-      { ...this.policy, initialState: mode === 'closed' ? null : mode },
+      { ...this.policy, initialState: known === 'closed' ? null : known },
       Date.now,
       (transition) => this.#host.transition({ ...transition, scope: 'process' }),
     );
-    this.#fallback = fallback;
+    // A first read still under way is not waited for: its answer, if it comes, is news (#adopt).
+    this.#mode = { kind: 'local', fallback };
     this.#refresh();
-    if (mode === 'closed') {
+    if (known === 'closed') {
       for (let i = 0; i < this.#streak; i++) this.#countLocally(fallback, 'failure');
     }
     return fallback;
@@ -833,14 +868,32 @@ export class RedisCircuit implements StoreCircuit {
   #refresh(): void {
     const fleet = this.#fleet;
     this.#fast =
-      this.#loading === null &&
-      this.#fallback === null &&
+      this.#mode.kind === 'shared' &&
       this.#own === null &&
       fleet.state === 'closed' &&
       fleet.forced === null
         ? this.#closed
         : null;
   }
+}
+
+/**
+ * REPORT's arguments for the state `fleet`, reporting nothing yet: callers set what they report.
+ * `failMax` counts only with a ballot (a `voter`): the fleet's streak.
+ */
+function report(fleet: FleetState, failMax: number): Record<string, Arg> {
+  return {
+    epoch: fleet.epoch,
+    generation: fleet.generation,
+    successes: 0,
+    failures: 0,
+    slow: 0,
+    reason: '',
+    period: 0,
+    voter: '',
+    tell: '',
+    failMax,
+  };
 }
 
 function closedTicket(generation: number): Ticket {

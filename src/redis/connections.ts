@@ -3,7 +3,7 @@
  * their connections here and use nothing of a client but {@link Connection}. Which client it is
  * (ioredis 5 or 6, iovalkey, node-redis 5 or 6) is decided once per client object, by shape.
  */
-import type { ScriptName } from './lua.js';
+import { argv, SCRIPTS, type Arg, type ScriptName } from './scripts/index.js';
 import {
   describeClient,
   identifyClient,
@@ -90,14 +90,32 @@ export function redact(redis: RedisClient, text: string): string {
   return clientOf(redis).redactor.text(text);
 }
 
-/** Runs one of our scripts on `connection`. */
+/**
+ * Runs one of our scripts on `connection`: `keys` in the order its `--! keys` declare them,
+ * `args` by the names its `--! argv` declares, then `rest` (its `...` arguments).
+ */
 export function runScript(
   connection: Connection,
   name: ScriptName,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: Readonly<Record<string, Arg>>,
+  rest?: readonly Arg[],
 ): Promise<unknown> {
-  return connection.runScript(name, keys, args);
+  // Wrong keys or arguments are a bug, but reject like any failed command: no caller (a request
+  // among them) ever sees a synchronous throw.
+  const script = SCRIPTS[name];
+  if (keys.length !== script.numberOfKeys) {
+    return Promise.reject(
+      new Error(`${name}: takes ${script.numberOfKeys} keys, not ${keys.length}`),
+    );
+  }
+  let values: Arg[];
+  try {
+    values = argv(script, args, rest);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  return connection.runScript(name, keys, values);
 }
 
 /** Closes a connection and resolves once it has ended (or after a second at most). */

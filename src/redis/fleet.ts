@@ -5,6 +5,7 @@ import {
   type TransitionReason,
 } from '../core/types.js';
 import type { InitialState, Policy } from '../stores/store.js';
+import { fieldsOf, SCRIPTS } from './scripts/index.js';
 
 /** A circuit's state as Redis holds it, as one script reply or pub/sub message reported it. */
 export interface FleetState {
@@ -73,65 +74,44 @@ export function isNewer(next: FleetState, current: FleetState): boolean {
 const STATES = new Set<unknown>(['closed', 'open', 'half-open']);
 const REASONS = new Set<unknown>(TRANSITION_REASONS);
 
-/** Reply fields before the granted leases (see the top of lua.ts). */
-const REPLY_FIELDS = 20;
-
-/** Parses a script reply; throws on anything the scripts do not write (a bug, not data). */
+/** Parses a circuit script's reply (prelude.lua's `--! reply`); throws on anything else (a bug). */
 export function parseReply(raw: unknown): ScriptReply {
-  if (!Array.isArray(raw) || raw.length < REPLY_FIELDS) throw new Error(`unexpected script reply`);
-  const [
-    flags,
-    epoch,
-    at,
-    generation,
-    state,
-    forced,
-    remaining,
-    changedAt,
-    trials,
-    calls,
-    failures,
-  ] = raw as unknown[];
-  const [from, fromForced, reason, hold, slow, shadow, votes, agreeing, slowCalls] = raw.slice(
-    11,
-    REPLY_FIELDS,
-  ) as unknown[];
-  const epochText = text(epoch);
+  const { named: f, rest } = fieldsOf(SCRIPTS.infuseRead, raw);
+  const epochText = text(f.epoch);
   const fleet: FleetState = {
     epoch: epochText,
-    stamp: Number(epochText === '' ? text(at) : epochText),
-    generation: int(generation),
-    state: circuitState(state),
-    forced: forcedMode(forced),
-    remaining: int(remaining),
-    changedAt: int(changedAt),
-    trialsInFlight: int(trials),
-    calls: int(calls),
-    failures: int(failures),
-    slowCalls: int(slowCalls),
-    slow: int(slow),
-    shadow: text(shadow) === '1',
-    votes: int(votes),
-    agreeing: int(agreeing),
+    stamp: Number(epochText === '' ? text(f.at) : epochText),
+    generation: int(f.generation),
+    state: circuitState(f.state),
+    forced: forcedMode(f.forced),
+    remaining: int(f.remaining),
+    changedAt: int(f.changedAt),
+    trialsInFlight: int(f.trialsInFlight),
+    calls: int(f.windowCalls),
+    failures: int(f.windowFailures),
+    slowCalls: int(f.slowWindowCalls),
+    slow: int(f.windowSlow),
+    shadow: text(f.shadow) === '1',
+    votes: int(f.votes),
+    agreeing: int(f.agreeing),
   };
-  const leases = raw.slice(REPLY_FIELDS).map(text);
   const event =
-    from === '' || from === null
+    f.from === '' || f.from === null
       ? null
       : {
-          from: circuitState(from),
-          fromForced: forcedMode(fromForced),
-          reason: transitionReason(reason),
+          from: circuitState(f.from),
+          fromForced: forcedMode(f.fromForced),
+          reason: transitionReason(f.reason),
         };
-  const bits = int(flags);
+  const flags = int(f.flags);
   return {
     fleet,
-    malformed: (bits & 1) !== 0,
-    created: (bits & 2) !== 0,
+    malformed: (flags & 1) !== 0,
+    created: (flags & 2) !== 0,
     event,
-    hold: int(hold),
-    leases,
-    ranAt: Math.floor(Number(text(at)) / 1_000),
+    hold: int(f.hold),
+    leases: rest.map(text),
+    ranAt: Math.floor(Number(text(f.at)) / 1_000),
   };
 }
 
@@ -247,19 +227,35 @@ export function guess(policy: Policy): FleetState {
   };
 }
 
+/** READ's seed (what it writes where Redis holds nothing). */
+export interface Seed {
+  readonly seedState: string;
+  readonly seedForced: string;
+  readonly seedRemaining: number;
+}
+
+const NO_SEED: Seed = { seedState: '', seedForced: '', seedRemaining: 0 };
+
 /** READ arguments that write `initialState` where Redis holds nothing. */
-export function seed(policy: Policy): (string | number)[] {
+export function seed(policy: Policy): Seed {
   const initial = policy.initialState;
-  if (initial === null || initial === 'closed') return ['', '', 0];
-  if (initial === 'forced-open' || initial === 'disabled') return ['closed', initial, 0];
-  return [initial, '', policy.resetTimeout];
+  if (initial === null || initial === 'closed') return NO_SEED;
+  if (initial === 'forced-open' || initial === 'disabled') {
+    return { seedState: 'closed', seedForced: initial, seedRemaining: 0 };
+  }
+  return { seedState: initial, seedForced: '', seedRemaining: policy.resetTimeout };
 }
 
 /** READ arguments that write back an open or forced state Redis lost (restart, flush). */
-export function reseed(fleet: FleetState, remaining: number): (string | number)[] {
-  if (fleet.forced !== null) return [fleet.state, fleet.forced, 0];
-  if (fleet.state === 'closed') return ['', '', 0];
+export function reseed(fleet: FleetState, remaining: number): Seed {
+  if (fleet.forced !== null)
+    return { seedState: fleet.state, seedForced: fleet.forced, seedRemaining: 0 };
+  if (fleet.state === 'closed') return NO_SEED;
   // A half-open attempt cannot be restored (its leases are gone): open with no time left is the
   // same thing, since the next call turns it half-open.
-  return ['open', '', fleet.state === 'open' ? remaining : 0];
+  return {
+    seedState: 'open',
+    seedForced: '',
+    seedRemaining: fleet.state === 'open' ? remaining : 0,
+  };
 }

@@ -70,7 +70,8 @@ export function writeHistory(
     connection,
     'infuseHistoryAdd',
     [historyKey(prefix)],
-    [HISTORY_MAX, HISTORY_TTL, ...fields],
+    { max: HISTORY_MAX, ttl: HISTORY_TTL },
+    fields,
   );
 }
 
@@ -185,7 +186,10 @@ export async function readHistory(
   const from = query.since === undefined ? '-' : `${Math.max(0, Math.floor(query.since))}-0`;
   // A key's entries are spread over the stream: read it all (it is capped) and keep that key's.
   const count = query.key === undefined ? limit : HISTORY_MAX * 2;
-  const raw = await runScript(connection, 'infuseHistoryRead', [historyKey(prefix)], [from, count]);
+  const raw = await runScript(connection, 'infuseHistoryRead', [historyKey(prefix)], {
+    from,
+    count,
+  });
   const entries: HistoryEntry[] = [];
   let skipped = 0;
   for (const item of Array.isArray(raw) ? (raw as unknown[]) : []) {

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
+import { CIRCUIT_KEYS } from './scripts/index.js';
 
-/** The keys of one circuit: state hash, trial leases, failure-rate window, quorum votes. */
+/**
+ * The keys of one circuit: state hash, trial leases, failure-rate window, quorum votes, in the
+ * order the circuit scripts declare them (prelude.lua's `--! keys`), each named as declared.
+ */
 export type CircuitKeys = readonly [state: string, leases: string, window: string, votes: string];
 
 /**
@@ -12,7 +16,7 @@ export type CircuitKeys = readonly [state: string, leases: string, window: strin
 export function circuitKeys(prefix: string, key: string): CircuitKeys {
   const tag = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const base = `${prefix}:{${tag}}:`;
-  return [base + 'state', base + 'leases', base + 'window', base + 'votes'];
+  return CIRCUIT_KEYS.map((name) => base + name) as unknown as CircuitKeys;
 }
 
 /**

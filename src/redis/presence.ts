@@ -12,6 +12,7 @@ import type { CircuitMode, CircuitSnapshot } from '../core/types.js';
 import type { Admission, StoreVerdict } from '../stores/store.js';
 import type { FleetCircuit } from './admin.js';
 import { runScript, type Connection } from './connections.js';
+import { fieldsOf, SCRIPTS } from './scripts/index.js';
 
 /** Most circuits one process reports (the most recently used): the hash stays small. */
 export const PRESENCE_MAX_CIRCUITS = 1_000;
@@ -161,7 +162,9 @@ export class Presence {
     this.#timer = null;
     this.#written.clear();
     if (connection === null) return;
-    await runScript(connection, 'infuseLeave', this.#keys, [this.#host.id]).catch(() => undefined);
+    await runScript(connection, 'infuseLeave', this.#keys, { id: this.#host.id }).catch(
+      () => undefined,
+    );
   }
 
   /**
@@ -183,13 +186,13 @@ export class Presence {
     if (!always && set.length === 0 && gone.length === 0 && !due) return;
     this.#beating = true;
     try {
-      await runScript(connection, 'infuseBeat', this.#keys, [
-        this.#host.id,
-        this.ttl,
-        gone.length,
-        ...gone,
-        ...set,
-      ]);
+      await runScript(
+        connection,
+        'infuseBeat',
+        this.#keys,
+        { id: this.#host.id, ttl: this.ttl, deletes: gone.length },
+        [...gone, ...set],
+      );
       this.#written = fields;
       this.#lastBeat = now;
     } catch {
@@ -282,14 +285,14 @@ export async function readProcesses(
   prefix: string,
 ): Promise<FleetProcess[]> {
   const [index] = presenceKeys(prefix, '');
-  const raw = await runScript(connection, 'infuseMembers', [index], [24 * 3_600_000]);
-  const list = Array.isArray(raw) ? (raw as unknown[]) : [];
-  const now = Number(list[0]);
+  const raw = await runScript(connection, 'infuseMembers', [index], { within: 24 * 3_600_000 });
+  const { named, rest } = fieldsOf(SCRIPTS.infuseMembers, raw);
+  const now = Number(named.now);
   const members: [string, number][] = [];
-  for (let i = 1; i + 1 < list.length; i += 2) members.push([String(list[i]), Number(list[i + 1])]);
+  for (let i = 0; i + 1 < rest.length; i += 2) members.push([String(rest[i]), Number(rest[i + 1])]);
   const read = await Promise.all(
     members.map(async ([id]) => {
-      const hash = await runScript(connection, 'infuseMember', [presenceKeys(prefix, id)[1]], []);
+      const hash = await runScript(connection, 'infuseMember', [presenceKeys(prefix, id)[1]], {});
       return parseProcess(id, Array.isArray(hash) ? (hash as unknown[]) : [], now);
     }),
   );

@@ -18,7 +18,7 @@ import { parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys } from './keys.js';
 import { HistoryRecorder } from './history.js';
 import { Presence } from './presence.js';
-import { scriptHead, type ScriptName } from './lua.js';
+import { scriptHead, SCRIPTS, type Arg, type ScriptName } from './scripts/index.js';
 import {
   normalizeRedisStoreOptions,
   type NormalizedRedisStoreOptions,
@@ -26,16 +26,8 @@ import {
 } from './options.js';
 import { Supervisor } from './supervision.js';
 import { Sync } from './sync/index.js';
-import { indexKey, writeFeed } from './sync/feed.js';
-
-/** The policy a preload reads a circuit with: it writes nothing, so none of it matters. */
-const READER: Policy = {
-  failMax: 1,
-  resetTimeout: 0,
-  halfOpenMaxCalls: 1,
-  failureRate: null,
-  initialState: null,
-};
+import { indexKey } from './sync/feed.js';
+import { READER } from './sync/preload.js';
 
 /**
  * Shares circuit state across every process that uses the same Redis (single node or Cluster)
@@ -130,7 +122,13 @@ export class RedisStore implements Store {
       {
         read: async (key) => {
           const keys = circuitKeys(prefix, key);
-          return parseReply(await this.#run('infuseRead', keys, key, READER, ['', '', 0, 0])).fleet;
+          const raw = await this.#run('infuseRead', keys, key, READER, {
+            seedState: '',
+            seedForced: '',
+            seedRemaining: 0,
+            keepAlive: 0,
+          });
+          return parseReply(raw).fleet;
         },
         event: (event) => this.#emit(event),
       },
@@ -146,15 +144,16 @@ export class RedisStore implements Store {
       },
       waitTimeout: this.#options.waitTimeout,
       trialLease,
-      run: (script, circuit, args) =>
-        this.#run(script, circuit.keys, circuit.key, circuit.policy, args),
+      run: (script, circuit, args, rest) =>
+        this.#run(script, circuit.keys, circuit.key, circuit.policy, args, rest),
       parse: parseReply,
       fail: (error) => supervisor.fail(error),
       transition: (transition) => this.#announce(transition),
       event: (event) => this.#emit(event),
       dirty: (circuit) => this.#batching.dirty(circuit),
       leasing: (circuit) => this.#batching.leasing(circuit),
-      index: (circuit) => this.#indexCircuit(circuit.key, circuit.policy),
+      index: ({ key, policy }) =>
+        this.#sync.listChange(key, Math.max(this.#options.ttl, 2 * policy.resetTimeout)),
       made: (circuit, fleet, event) => this.#history.made(circuit.key, fleet, event),
       leaseBatch: () => `${this.#id}:${++this.#leaseBatches}`,
       voter: this.#id,
@@ -271,25 +270,19 @@ export class RedisStore implements Store {
     keys: readonly string[],
     key: string,
     policy: Policy,
-    args: readonly (string | number)[],
+    args: Readonly<Record<string, Arg>>,
+    rest?: readonly Arg[],
   ): Promise<unknown> {
-    const head = scriptHead(key, policy, {
-      channel: this.#channel,
-      ttl: this.#options.ttl,
-      trialLease: this.#options.trialLease,
-    });
-    return this.#supervisor.run((command) => runScript(command, script, keys, [...head, ...args]));
-  }
-
-  #indexCircuit(key: string, policy: Policy): void {
-    const command = this.#supervisor.command;
-    if (command === null) return;
-    writeFeed(
-      command,
-      this.#index,
-      key,
-      Math.max(this.#options.ttl, 2 * policy.resetTimeout),
-    ).catch(() => undefined);
+    const head = SCRIPTS[script].prelude
+      ? scriptHead(key, policy, {
+          channel: this.#channel,
+          ttl: this.#options.ttl,
+          trialLease: this.#options.trialLease,
+        })
+      : {};
+    return this.#supervisor.run((command) =>
+      runScript(command, script, keys, { ...head, ...args }, rest),
+    );
   }
 
   #announce(transition: Transition): void {

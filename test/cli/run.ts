@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { Waiters } from '../helpers/waiters.js';
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+// tsx, and .lua files as text (src/redis/scripts), as the build has them.
+const RUN_TS = [
+  '--import',
+  'tsx',
+  '--import',
+  fileURLToPath(new URL('../../scripts/lua-text.mjs', import.meta.url)),
+];
 const children = new Set<ChildProcess>();
 
 process.once('exit', () => {
@@ -36,7 +43,7 @@ export function cli(
   options: { env?: Record<string, string>; timeout?: number; main?: string } = {},
 ): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', options.main ?? MAIN, ...args], {
+  const child = spawn(process.execPath, [...RUN_TS, options.main ?? MAIN, ...args], {
     env: environment(options.env ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -69,7 +76,7 @@ export class RunningCli {
   readonly #waiters = new Waiters();
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.#child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    this.#child = spawn(process.execPath, [...RUN_TS, MAIN, ...args], {
       env: environment(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,11 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const DEMO = fileURLToPath(new URL('../../demo/fleet.ts', import.meta.url));
+// tsx, and .lua files as text (src/redis/scripts), as the build has them.
+const RUN_TS = [
+  '--import',
+  'tsx',
+  '--import',
+  fileURLToPath(new URL('../../scripts/lua-text.mjs', import.meta.url)),
+];
 
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.REDIS_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', DEMO, '--quick'], { env });
+  const child = spawn(process.execPath, [...RUN_TS, DEMO, '--quick'], { env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -12,6 +12,13 @@ import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { Waiters } from '../helpers/waiters.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
+// tsx, and .lua files as text (src/redis/scripts), as the build has them.
+const RUN_TS = [
+  '--import',
+  'tsx',
+  '--import',
+  fileURLToPath(new URL('../../scripts/lua-text.mjs', import.meta.url)),
+];
 const children = new Set<ChildProcess>();
 
 process.once('exit', () => {
@@ -92,7 +99,7 @@ export class Worker<C extends { readonly type: string } = WorkerCommand> {
   constructor(config: { readonly name: string }, script = WORKER) {
     this.name = config.name;
     this.#child = fork(script, [JSON.stringify(config)], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: RUN_TS,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.add(this.#child);

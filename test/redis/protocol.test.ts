@@ -10,7 +10,7 @@ import { RedisCircuit } from '../../src/redis/circuit.js';
 import { openCommandConnection, runScript } from '../../src/redis/connections.js';
 import { parseReply } from '../../src/redis/fleet.js';
 import { circuitKeys } from '../../src/redis/keys.js';
-import { MANUAL_OPEN_MAX, scriptHead } from '../../src/redis/lua.js';
+import { MANUAL_OPEN_MAX, scriptHead } from '../../src/redis/scripts/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { redisForFile } from './harness.js';
 
@@ -78,7 +78,19 @@ describe('room for slow calls and shadow mode', () => {
       const keys = circuitKeys(prefix, 'api');
       const head = scriptHead('api', policy, settings);
       const report = parseReply(
-        await runScript(connection, 'infuseReport', keys, [...head, '', 0, 7, 3, 4, '', 0, '', '']),
+        await runScript(connection, 'infuseReport', keys, {
+          ...head,
+          epoch: '',
+          generation: 0,
+          successes: 7,
+          failures: 3,
+          slow: 4,
+          reason: '',
+          period: 0,
+          voter: '',
+          tell: '',
+          failMax: 5,
+        }),
       );
       expect(report.fleet).toMatchObject({
         calls: 10,
@@ -88,15 +100,31 @@ describe('room for slow calls and shadow mode', () => {
         shadow: false,
       });
       const shadow = parseReply(
-        await runScript(connection, 'infuseCommand', keys, [...head, 'shadow', '', 0]),
+        await runScript(connection, 'infuseCommand', keys, {
+          ...head,
+          command: 'shadow',
+          scope: '',
+          period: 0,
+        }),
       );
       expect(shadow.fleet).toMatchObject({ state: 'closed', shadow: true, generation: 1 });
       const read = parseReply(
-        await runScript(connection, 'infuseRead', keys, [...head, '', '', 0, 0]),
+        await runScript(connection, 'infuseRead', keys, {
+          ...head,
+          seedState: '',
+          seedForced: '',
+          seedRemaining: 0,
+          keepAlive: 0,
+        }),
       );
       expect(read.fleet).toMatchObject({ shadow: true, calls: 10, slowCalls: 10, slow: 4 });
       const back = parseReply(
-        await runScript(connection, 'infuseCommand', keys, [...head, 'unshadow', '', 0]),
+        await runScript(connection, 'infuseCommand', keys, {
+          ...head,
+          command: 'unshadow',
+          scope: '',
+          period: 0,
+        }),
       );
       expect(back.fleet).toMatchObject({ shadow: false, generation: 2 });
     } finally {

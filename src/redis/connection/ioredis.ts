@@ -2,7 +2,7 @@
  * Connections from an ioredis (5, 6) or iovalkey client: `Redis` (also through Sentinel) or
  * `Cluster`. The three share one API, so one wrapper serves them all.
  */
-import { SCRIPTS, type ScriptName } from '../lua.js';
+import { SCRIPTS, type ScriptName } from '../scripts/index.js';
 import type { IoRedisLike } from './clients.js';
 import type { Redactor } from './redact.js';
 import type { Connection, ConnectionEvent } from './types.js';
@@ -59,7 +59,9 @@ export function openIoRedisCommand(
       autoResendUnfulfilledCommands: false,
     },
   );
-  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+  for (const [name, { numberOfKeys, lua }] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, { numberOfKeys, lua });
+  }
   return new IoRedisConnection(client, redactor, cluster ? commandTimeout : null);
 }
 

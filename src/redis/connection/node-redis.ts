@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { SCRIPTS, type ScriptName } from '../lua.js';
+import { SCRIPTS, type ScriptName } from '../scripts/index.js';
 import type {
   NodeRedisClient as NodeRedisClientLike,
   NodeRedisCluster as NodeRedisClusterLike,

@@ -1,4 +1,4 @@
-import type { ScriptName } from '../lua.js';
+import type { ScriptName } from '../scripts/index.js';
 
 /**
  * What a connection tells its owner: `ready` (Redis answers), `error` (an error, credentials
@@ -21,7 +21,7 @@ export interface Connection {
   readonly isCluster: boolean;
   on(event: ConnectionEvent, listener: (...args: unknown[]) => void): this;
   removeListener(event: ConnectionEvent, listener: (...args: unknown[]) => void): this;
-  /** Runs one of the scripts of lua.ts, by its SHA1 (its source again after a NOSCRIPT). */
+  /** Runs one of the scripts (scripts/*.lua), by its SHA1 (its source again after a NOSCRIPT). */
   runScript(
     name: ScriptName,
     keys: readonly string[],

@@ -7,6 +7,7 @@
  */
 import { runScript, type Connection } from '../connections.js';
 import { int, text } from '../fleet.js';
+import { fieldsOf, SCRIPTS } from '../scripts/index.js';
 import { jitter } from '../wait.js';
 
 /** Most circuits the change feed lists; older entries are dropped. */
@@ -35,7 +36,7 @@ export function writeFeed(
   key: string,
   ttl: number,
 ): Promise<unknown> {
-  return runScript(connection, 'infuseIndex', [index], [key, ttl, FEED_MAX]);
+  return runScript(connection, 'infuseIndex', [index], { key, ttl, max: FEED_MAX });
 }
 
 /** One poll of the change feed: Redis's time, and the circuits changed since, oldest first. */
@@ -46,10 +47,11 @@ export interface Feed {
 
 /** Parses the reply of the poll script. */
 export function parseFeed(raw: unknown): Feed {
-  if (!Array.isArray(raw) || raw.length % 2 !== 1) throw new Error('unexpected poll reply');
+  const { named, rest } = fieldsOf(SCRIPTS.infusePoll, raw);
+  if (rest.length % 2 !== 0) throw new Error('unexpected infusePoll reply');
   const changes: [string, number][] = [];
-  for (let i = 1; i < raw.length; i += 2) changes.push([text(raw[i]), int(raw[i + 1])]);
-  return { now: int(raw[0]), changes };
+  for (let i = 0; i < rest.length; i += 2) changes.push([text(rest[i]), int(rest[i + 1])]);
+  return { now: int(named.now), changes };
 }
 
 /** What a poll tells the store. */
@@ -101,7 +103,8 @@ export class ChangeFeed {
     const from = this.#cursor === null ? '+inf' : this.#cursor - FEED_OVERLAP;
     let feed: Feed;
     try {
-      feed = parseFeed(await runScript(command, 'infusePoll', [this.#index], [from, FEED_BATCH]));
+      const raw = await runScript(command, 'infusePoll', [this.#index], { from, max: FEED_BATCH });
+      feed = parseFeed(raw);
     } catch (error) {
       this.#reader.fail(error);
       return;

@@ -10,7 +10,7 @@ import type { RedisCircuit } from '../circuit.js';
 import type { FleetState } from '../fleet.js';
 import type { RedisClient } from '../options.js';
 import type { Supervisor } from '../supervision.js';
-import { ChangeFeed } from './feed.js';
+import { ChangeFeed, writeFeed } from './feed.js';
 import { preload } from './preload.js';
 import { Subscription } from './pubsub.js';
 
@@ -103,6 +103,13 @@ export class Sync {
     this.#subscription = null;
     this.#feed.stop();
     return subscription === null ? Promise.resolve() : subscription.close();
+  }
+
+  /** Lists circuit `key` in the change feed: its state was created or changed here. */
+  listChange(key: string, lifetime: number): void {
+    const command = this.#supervisor.command;
+    if (command === null) return;
+    writeFeed(command, this.#settings.index, key, lifetime).catch(() => undefined);
   }
 
   #resyncAll(): void {

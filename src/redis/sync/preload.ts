@@ -2,9 +2,18 @@
  * `preload`: at start, the most recently changed circuits (the change feed's newest entries) are
  * read before any call needs them, so that their first call needs no round trip.
  */
-import type { StoreEvent } from '../../stores/store.js';
+import type { Policy, StoreEvent } from '../../stores/store.js';
 import type { Connection } from '../connections.js';
 import type { FleetState } from '../fleet.js';
+
+/** The policy a preload reads a circuit with: it writes nothing, so none of it matters. */
+export const READER: Policy = {
+  failMax: 1,
+  resetTimeout: 0,
+  halfOpenMaxCalls: 1,
+  failureRate: null,
+  initialState: null,
+};
 
 /** What preloading needs from the store. */
 export interface Preloader {

@@ -231,8 +231,14 @@ export async function stubTable({
   rounds = 30,
   warmup = 10,
   slice = 40,
-}: { rounds?: number; warmup?: number; slice?: number } = {}): Promise<string> {
-  const all = await pairs();
+  only,
+}: {
+  rounds?: number;
+  warmup?: number;
+  slice?: number;
+  only?: string | undefined;
+} = {}): Promise<string> {
+  const all = (await pairs()).filter((pair) => only === undefined || pair.name.startsWith(only));
   // Requests per slice, from a first timing of each client.
   const sizes = new Map<string, number>();
   for (const pair of all) {
@@ -287,13 +293,15 @@ function median(values: readonly number[]): number {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // `npx tsx bench/stub.ts [rounds] [name prefix]`: `npx tsx bench/stub.ts 100 ky` measures ky only.
   const rounds = Number(process.argv[2] ?? 30);
+  const only = process.argv[3];
   console.log(
     `machine: ${machine()}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  console.log(await stubTable({ rounds }));
+  console.log(await stubTable({ rounds, only }));
   console.log(
     `\nload average after: ${loadavg()
       .map((l) => l.toFixed(2))

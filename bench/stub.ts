@@ -87,9 +87,16 @@ async function pairs(): Promise<Pair[]> {
     const plainKy2 = ky2.create({ fetch: stubFetch, retry: 0 });
     const guardedKy2 = plainKy2.extend(infuseKy());
     const hookedKy2 = plainKy2.extend({ hooks: infuseKy() });
+    // What ky 2 itself charges for any init hook: it copies a call's options for init hooks.
+    const initKy2 = plainKy2.extend({ hooks: { init: [() => {}] } } as never);
     kys.push(
       { name: 'ky 2', without: () => plainKy2.get(URL_), with: () => guardedKy2.get(URL_) },
       { name: 'ky 2 (hooks)', without: () => plainKy2.get(URL_), with: () => hookedKy2.get(URL_) },
+      {
+        name: 'reference: ky 2 with a no-op init hook, no breaker',
+        without: () => plainKy2.get(URL_),
+        with: () => initKy2.get(URL_),
+      },
     );
   }
 
@@ -231,8 +238,14 @@ export async function stubTable({
   rounds = 30,
   warmup = 10,
   slice = 40,
-}: { rounds?: number; warmup?: number; slice?: number } = {}): Promise<string> {
-  const all = await pairs();
+  only,
+}: {
+  rounds?: number;
+  warmup?: number;
+  slice?: number;
+  only?: string | undefined;
+} = {}): Promise<string> {
+  const all = (await pairs()).filter((pair) => only === undefined || pair.name.includes(only));
   // Requests per slice, from a first timing of each client.
   const sizes = new Map<string, number>();
   for (const pair of all) {
@@ -287,13 +300,15 @@ function median(values: readonly number[]): number {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // `npx tsx bench/stub.ts [rounds] [part of a name]`: `npx tsx bench/stub.ts 100 ky` measures ky only.
   const rounds = Number(process.argv[2] ?? 30);
+  const only = process.argv[3];
   console.log(
     `machine: ${machine()}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  console.log(await stubTable({ rounds }));
+  console.log(await stubTable({ rounds, only }));
   console.log(
     `\nload average after: ${loadavg()
       .map((l) => l.toFixed(2))

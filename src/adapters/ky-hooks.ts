@@ -13,8 +13,9 @@ export interface KyInitOptions {
 }
 
 /**
- * The hook lists the value of {@link infuseKy} carries, so that `ky.extend({ hooks: infuseKy() })`
- * guards too. Typed without importing ky, so that one type fits ky 1's and ky 2's `hooks`.
+ * The breaker's ky hook lists: the `hooks` of the value {@link infuseKy} returns, and that value's
+ * own (non-enumerable) lists, so that it guards given as `hooks` too. Typed without importing ky,
+ * so that one type fits ky 1's and ky 2's `hooks`.
  */
 export interface KyHooks {
   /** ky 2 (ky 1 has no init hooks): guards the fetch ky 2 is about to use for the call. */
@@ -30,8 +31,23 @@ export interface KyHooks {
   ) => Promise<Response> | undefined)[];
 }
 
-/** Hook lists of a ky 2 call whose fetch the init hook has guarded. */
-const NO_HOOKS = Object.freeze({});
+/**
+ * Every fetch any breaker's init hook made: a call whose fetch a breaker earlier in the chain
+ * guards already (two `infuseKy()` in one chain) is guarded by that one only,
+ * so that each attempt counts once and a refusal of one never reaches the other's circuit. ky 1
+ * does the same by itself: it stops at the first beforeRequest hook that hands it a response.
+ */
+const kyGuards = new WeakSet<FetchFunction>();
+
+/** Every breaker's ky 1 attempt hook: nothing to do in ky 2, whose init hook drops them. */
+const kyOneHooks = new WeakSet<object>();
+
+const isKyOneHook = (hook: unknown): boolean => kyOneHooks.has(hook as object);
+
+/** A ky 2 call's hook lists, as its init hooks see them. */
+interface KyTwoHooks {
+  readonly beforeRequest?: unknown;
+}
 
 /** The options ky 1 hands a beforeRequest hook that the attempt needs. */
 interface KyOneOptions {
@@ -72,28 +88,23 @@ export interface KyHooksSetup {
 export function kyHooks(setup: KyHooksSetup): KyHooks {
   // Each fetch ky 2 would call, guarded once: a call allocates nothing for the guard.
   const guards = new WeakMap<object, FetchFunction>();
-  const made = new WeakSet<FetchFunction>();
   let plain: FetchFunction | undefined;
   const init = (options: KyInitOptions): void => {
     const inner =
       typeof options.fetch === 'function' ? (options.fetch as FetchFunction) : undefined;
-    if (inner !== undefined && made.has(inner)) return;
+    dropKyOneHooks(options);
+    if (inner !== undefined && kyGuards.has(inner)) return;
     let guarded = inner === undefined ? plain : guards.get(inner);
     if (guarded === undefined) {
       guarded = setup.guarded(inner);
-      made.add(guarded);
+      kyGuards.add(guarded);
       if (inner === undefined) plain = guarded;
       else guards.set(inner, guarded);
     }
     options.fetch = guarded;
     const retry = setup.guardRetry(options.retry);
     if (retry !== undefined) options.retry = { ...(options.retry as object), ...retry };
-    // Given as `hooks`, these lists are the call's only hooks (ky keeps a non-object `hooks` as
-    // it is), and the fetch is guarded now: the call goes on with none, so that ky 2 does not
-    // await the beforeRequest hook, which has nothing to do in ky 2, on every request.
-    if ((options.hooks as Partial<KyHooks> | undefined)?.init === inits) options.hooks = NO_HOOKS;
   };
-  const inits = [init];
 
   const attempt = guardFetch<KyOneContext>({
     infuse: setup.infuse,
@@ -109,7 +120,20 @@ export function kyHooks(setup: KyHooksSetup): KyHooks {
     if (!isRequest(request)) return undefined;
     return attemptKyOne(attempt, request, options ?? {});
   };
-  return { init: inits, beforeRequest: [beforeRequest] };
+  kyOneHooks.add(beforeRequest);
+  return { init: [init], beforeRequest: [beforeRequest] };
+}
+
+/**
+ * Takes the breakers' ky 1 hooks out of a ky 2 call's beforeRequest list: the init hook has
+ * guarded the call's fetch, and ky 2 would otherwise await each of them, with nothing to do, on
+ * every request. ky 2 hands init hooks a copy of the call's options, and reads the lists by name.
+ */
+function dropKyOneHooks(options: KyInitOptions): void {
+  const hooks = options.hooks as KyTwoHooks | undefined;
+  const list = hooks?.beforeRequest;
+  if (!Array.isArray(list) || !list.some(isKyOneHook)) return;
+  options.hooks = { ...hooks, beforeRequest: list.filter((hook) => !isKyOneHook(hook)) };
 }
 
 /**

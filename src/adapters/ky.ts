@@ -17,13 +17,6 @@ export { INFUSE_BYPASS_HEADER, INFUSE_BYPASS_OPTION, type KyHooks, type KyInitOp
  */
 export type InfuseKyOptions = AdapterOptions<Request>;
 
-/** What {@link infuseKy} reads from the options of the ky instance it extends. */
-export interface KyParentOptions {
-  readonly fetch?: ((input: Request, init?: RequestInit) => Promise<Response>) | undefined;
-  readonly retry?: unknown;
-  readonly timeout?: number | false | undefined;
-}
-
 /** What a ky retry decision sees; ky 1 and ky 2 pass the same shape. */
 export interface KyRetryState {
   readonly error: unknown;
@@ -31,31 +24,25 @@ export interface KyRetryState {
 }
 
 /**
- * The options {@link infuseKy} adds to a ky instance: the guarded `fetch` alone, so that ky has as
- * little as possible to merge on every request (ky merges an instance's options into each call's,
- * and hooks or a `retry` object cost it more than the whole guard). Typed without importing ky, so
+ * What {@link infuseKy} returns: ky options whose `hooks` are the breaker's hook lists, which ky
+ * merges with the hooks of the instance it extends and of every later `extend()` and call. The
+ * same lists are its own non-enumerable properties (see {@link KyHooks}), so that given as
+ * `hooks` it is merged the same way, and is no option of its own. Typed without importing ky, so
  * that one type fits ky 1 and ky 2.
  */
-export interface KyExtension {
-  /** The parent's fetch (or the global one), guarded. ky calls it once per attempt. */
-  fetch: (
-    this: KyFetchThis | undefined,
-    input: string | URL | Request,
-    init?: RequestInit,
-  ) => Promise<Response>;
-  /**
-   * Only when the parent has its own `retry.shouldRetry`: that one, wrapped so that it never
-   * retries a `CircuitBreakerError`.
-   */
-  retry?: {
-    shouldRetry: (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
-  };
+export interface InfuseKyExtension extends KyHooks {
+  readonly hooks: KyHooks;
+}
+
+/** The retry options a guarded call gets: the call's own `shouldRetry`, declining a refusal. */
+interface KyRetryGuard {
+  shouldRetry: (state: KyRetryState) => boolean | undefined | Promise<boolean | undefined>;
 }
 
 /**
- * What ky hands its fetch as `this`: ky 1's options for the call, and ky 2's too when it started no
- * timer; otherwise ky 2's `{ timeout, fetch }`. Either way `timeout` is the delay of the timer ky
- * started for this attempt (ky 2 folds `totalTimeout` into it), or false.
+ * What ky hands its fetch as `this`: ky 2's `{ timeout, fetch }` when it started a timer, its
+ * options for the call otherwise. Either way `timeout` is the delay of the timer ky started for
+ * this attempt (ky 2 folds `totalTimeout` into it), or false.
  */
 interface KyFetchThis {
   readonly timeout?: unknown;
@@ -74,28 +61,31 @@ const KY_TIMEOUT = 10_000;
 const TIMER_SLACK = 2;
 
 /**
- * Returns a ky extension that sends every attempt through the circuit of its host (the URL's
- * `host`). Use it with `ky.extend(infuseKy(options))`, where it wraps the parent instance's
- * `fetch` rather than replacing it, or as hooks: `ky.extend({ hooks: infuseKy(options) })`
- * guards the same way. Works with ky 1 (from 1.1) and ky 2, without loading ky itself.
+ * Returns ky options that send every attempt through the circuit of its host (the URL's `host`),
+ * to use either way: `ky.extend(infuseKy(options))`, or as hooks,
+ * `ky.extend({ hooks: infuseKy(options) })`. Either way ky merges the breaker's hooks with the
+ * hooks of the instance it extends, of later `extend()`s and of each call; the fetch the breaker
+ * wraps is the one ky would use for the call (the parent's `fetch`, or a per-call one). Works with
+ * ky 1 (from 1.1) and ky 2, without loading ky itself: with ky 2 an `init` hook guards the call's
+ * fetch; ky 1 has no such hook, so a `beforeRequest` hook makes each attempt with ky's fetch and
+ * timeout and hands ky the response.
  *
- * Given as `hooks`, ky keeps the value as it is rather than merging it (ky merges only plain
- * objects): it replaces the hooks of the instance it extends, and a later
- * `.extend({ hooks: { ... } })` replaces it. To combine the breaker with other hooks, use
- * `ky.extend(infuseKy(options))`. With ky 1, a timeout in the hooks form rejects with an error
- * named `TimeoutError` with ky's message and `request` (ky's `isTimeoutError()` and retry
- * recognise it) that is not an instance of ky's class; with ky 2 it is ky's own.
- *
- * - Each attempt ky makes counts once, retries included. While a host's circuit is open, ky
- *   rejects with `CircuitBreakerError` before anything is sent, at once: ky's retry does not
- *   retry it. (ky 2 asks a `retry.shouldRetry` given per request about it too, as about any
- *   error; return false for `isCircuitBreakerError(error)` there.)
+ * - Each attempt ky makes counts once, retries included, also with two breakers in one chain
+ *   (the first guards, the second stands aside). While a host's circuit is open, ky rejects with
+ *   `CircuitBreakerError` before anything is sent, at once: ky's retry does not retry it. (ky 2
+ *   asks a `retry.shouldRetry` given per request about it too, as about any error; return false
+ *   for `isCircuitBreakerError(error)` there.)
  * - Failures: network errors, ky's timeouts, and responses with status 500 or more, whether or not
  *   `throwHttpErrors` makes ky throw on them. A 4xx response is a success.
  * - A request the caller aborts counts as nothing and gives back a half-open trial permit. ky
  *   aborts the fetch on its own timeout too; the adapter tells the two apart by whether the timer
  *   ky started for the attempt had run out when the attempt was aborted.
- * - Errors and responses, `.json()` and friends, are exactly what ky gives without the adapter.
+ * - Errors and responses, `.json()` and friends, are what ky gives without the adapter. With
+ *   ky 1, a timeout rejects with an error named `TimeoutError` with ky's message and `request`
+ *   (ky's `isTimeoutError()` and retry recognise it) that is not an instance of ky's class.
+ * - ky 1 runs no further beforeRequest hook once one hands it a response: with ky 1, give
+ *   beforeRequest hooks before the breaker (earlier in the chain, or in the same `extend()`), or
+ *   they run only for requests the breaker lets through unguarded (bypass). ky 2 runs them all.
  *
  * Bypass the breaker for one request with the header `x-infuse-bypass: 1` (removed before the
  * request is sent), or the option `{ infuseBypass: true }`, which ky hands to fetch.
@@ -112,62 +102,55 @@ const TIMER_SLACK = 2;
  * await api.get('https://api.example.com/health', { headers: { 'x-infuse-bypass': '1' } });
  * ```
  */
-export function infuseKy(options?: InfuseKyOptions): InfuseKyExtend {
+export function infuseKy(options?: InfuseKyOptions): InfuseKyExtension {
   const { infuse, key, timeout, countAborts } = resolveAdapter('infuseKy', options);
   // ky always calls fetch with a Request (and no headers in init), so key sees that Request.
   const requestKey = key as ((request: FetchRequest) => string) | null;
-  const extend = (parent: KyParentOptions): KyExtension => {
-    const fallbackTimeout = parent.timeout ?? KY_TIMEOUT;
-    /**
-     * True when the caller aborted the attempt; false when ky did, on its timeout: ky aborts the
-     * fetch before it throws its TimeoutError, so the fetch sees an AbortError either way. Told
-     * apart by whether the timer ky started for the attempt had run out.
-     */
-    const callerAborted = (attempt: FetchAttempt<KyFetchThis>): boolean => {
-      const timer = attempt.context?.timeout;
-      const timeout = typeof timer === 'number' || timer === false ? timer : fallbackTimeout;
-      if (timeout === false) return true;
-      return performance.now() < attempt.started + timeout - TIMER_SLACK;
-    };
+  /** The fetch ky 2's init hook gives a call whose fetch is `inner`. */
+  const guard = (inner: FetchFunction | undefined): FetchFunction => {
     const guarded = guardFetch<KyFetchThis>({
       infuse,
       key: requestKey,
-      fetch: parent.fetch as FetchFunction | undefined,
+      fetch: inner,
       timeout,
       countAborts,
       callerAborted,
       refused: stopRetries,
     });
-    const extension: KyExtension = {
-      // Not an arrow function: ky calls it as a method (see KyFetchThis), and its `this` is all
-      // the guard needs to know of the call, without a hook.
-      fetch: function guardedKyFetch(input, init) {
-        return guarded(input, init, this);
-      },
+    // Not an arrow function: ky calls it as a method (see KyFetchThis), and its `this` is all
+    // the guard needs to know of the attempt.
+    return function guardedKyFetch(this: KyFetchThis | undefined, input, init) {
+      return guarded(input, init, this);
     };
-    const retry = guardRetry(parent.retry);
-    if (retry !== undefined) extension.retry = retry;
-    return extension;
   };
   const hooks = kyHooks({
     infuse,
     key: requestKey,
     timeout,
     countAborts,
-    guarded: (inner) => extend({ fetch: inner }).fetch,
+    guarded: guard,
     guardRetry,
     stopRetries,
   });
-  return Object.assign(extend, hooks);
+  const extension = { hooks };
+  // Read by name by ky's mergeHooks when given as `hooks`; not enumerable, so no ky option.
+  for (const [name, list] of Object.entries(hooks)) {
+    Object.defineProperty(extension, name, { value: list, enumerable: false });
+  }
+  return extension as InfuseKyExtension;
 }
 
 /**
- * What {@link infuseKy} returns: the function `ky.extend()` calls with the parent's options, which
- * also carries ky hook lists, so that it guards the same way given as `hooks` (see
- * {@link KyHooks}).
+ * True when the caller aborted the attempt; false when ky did, on its timeout: ky aborts the fetch
+ * before it throws its TimeoutError, so the fetch sees an AbortError either way. Told apart by
+ * whether the timer ky started for the attempt had run out.
  */
-export type InfuseKyExtend = ((parent: KyParentOptions) => KyExtension) & KyHooks;
-
+function callerAborted(attempt: FetchAttempt<KyFetchThis>): boolean {
+  const timer = attempt.context?.timeout;
+  const timeout = typeof timer === 'number' || timer === false ? timer : KY_TIMEOUT;
+  if (timeout === false) return true;
+  return performance.now() < attempt.started + timeout - TIMER_SLACK;
+}
 /**
  * Ends a call whose attempt the circuit refused, whatever its retry options say. ky normalises
  * `retry` into a new object for every call, and reads its `limit` before anything else when the
@@ -186,8 +169,8 @@ function stopRetries(options: KyFetchThis | undefined): void {
   }
 }
 
-/** The parent's own `shouldRetry`, wrapped so that it is never asked about a refused attempt. */
-function guardRetry(parent: unknown): KyExtension['retry'] {
+/** The call's own `shouldRetry`, wrapped so that it is never asked about a refused attempt. */
+function guardRetry(parent: unknown): KyRetryGuard | undefined {
   const inner =
     typeof parent === 'object' && parent !== null
       ? (parent as { shouldRetry?: unknown }).shouldRetry

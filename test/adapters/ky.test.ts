@@ -1,7 +1,7 @@
 import type { KyInstance, Options } from 'ky';
 import type { KyInstance as Ky2Instance } from 'ky2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { infuseKy, type InfuseKyOptions } from '../../src/adapters/ky.js';
+import { infuseKy } from '../../src/adapters/ky.js';
 import {
   CircuitBreakerError,
   Infuse,
@@ -19,43 +19,18 @@ import {
   useServers,
 } from './helpers.js';
 import { eventually } from '../helpers/eventually.js';
+import { kyClients, kyForms, type KyModule } from './ky-forms.js';
 
 useMsw('bypass');
 const net = useServers();
-
-interface KyModule {
-  default: KyInstance;
-  HTTPError: abstract new (...args: never[]) => Error;
-  TimeoutError: abstract new (...args: never[]) => Error;
-  isTimeoutError: (error: unknown) => boolean;
-}
 
 /** Typed against ky 2's own types: tsc checks that the extension fits ky 2's extend too. */
 const extendKy2 = (ky2: Ky2Instance, infuse: Infuse, hooks: boolean): Ky2Instance =>
   hooks ? ky2.extend({ hooks: infuseKy({ infuse }) }) : ky2.extend(infuseKy({ infuse }));
 
-const clients = [
-  { name: 'ky 1', load: () => import('ky') as Promise<KyModule>, minNode: 20 },
-  // ky 2 is published for Node >= 22 only.
-  { name: 'ky 2', load: () => import('ky2') as unknown as Promise<KyModule>, minNode: 22 },
-];
-
-/** The two forms users write; each runs every test below. */
-const forms = [
-  {
-    name: 'ky.extend(infuseKy())',
-    extend: (parent: KyInstance, options: InfuseKyOptions) => parent.extend(infuseKy(options)),
-  },
-  {
-    name: 'ky.extend({ hooks: infuseKy() })',
-    extend: (parent: KyInstance, options: InfuseKyOptions) =>
-      parent.extend({ hooks: infuseKy(options) }),
-  },
-];
-
-for (const client of clients) {
+for (const client of kyClients) {
   const unsupported = unsupportedNode(client.name, client.minNode);
-  describe.skipIf(unsupported).each(forms)(`infuseKy with ${client.name}, $name`, (form) => {
+  describe.skipIf(unsupported).each(kyForms)(`infuseKy with ${client.name}, $name`, (form) => {
     let mod: KyModule;
     /** ky with quick retries, as the parent every test extends. */
     let base: KyInstance;
@@ -69,9 +44,9 @@ for (const client of clients) {
       return { infuse, api: form.extend(parent, { infuse }), recording: record(infuse) };
     }
 
-    /** ky's TimeoutError; ky 1 given the hooks gets one by name (see KyTimeoutError). */
+    /** ky's TimeoutError; ky 1 gets one by name (see KyTimeoutError in ky-hooks.ts). */
     function expectKyTimeout(error: unknown): void {
-      if (client.name === 'ky 1' && form.name.includes('hooks')) {
+      if (client.name === 'ky 1') {
         expect(error).toMatchObject({ name: 'TimeoutError', message: /^Request timed out: GET / });
         expect((error as { request: unknown }).request).toBeInstanceOf(Request);
         expect(mod.isTimeoutError(error)).toBe(true);

@@ -9,7 +9,6 @@ import type {
   StoreVerdict,
   Ticket,
 } from '../stores/store.js';
-import type { Arg, ScriptName } from './scripts/index.js';
 import {
   guess,
   isNewer,
@@ -19,7 +18,6 @@ import {
   type ScriptEvent,
   type ScriptReply,
 } from './fleet.js';
-import { within } from './wait.js';
 import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
 import { Usage } from './presence.js';
@@ -34,6 +32,9 @@ import {
 } from './circuit/modes.js';
 import { OwnOpen } from './circuit/own-open.js';
 import { TrialTicket, Trials } from './circuit/trials.js';
+import { Rechecks } from './circuit/rechecks.js';
+import { ScriptLink } from './circuit/link.js';
+import { sharedSnapshot } from './circuit/snapshot.js';
 
 export type { CircuitHost } from './circuit/host.js';
 
@@ -77,12 +78,15 @@ export class RedisCircuit implements StoreCircuit {
   #mode: Mode = SHARED;
   /** Tickets a fallback issued, so that each goes back to the machine that issued it. */
   readonly #issued = new WeakMap<Ticket, LocalCircuit>();
-  /** Scripts in flight. */
-  #ops = 0;
-  /** The change-feed score of the last change this process read the circuit again for. */
-  #feedSeen = 0;
-  /** A read asked for by pub/sub: none, one under way, or one more to make after it. */
-  #rechecking: 'idle' | 'reading' | 'again' = 'idle';
+  /** Runs the circuit's scripts, and applies their replies. */
+  readonly #link: ScriptLink;
+  /** When to read the circuit again because others say it changed. */
+  readonly #rechecks = new Rechecks(() => {
+    const mode = this.#mode;
+    return (mode.kind === 'loading' ? mode.loaded : Promise.resolve()).then(() =>
+      this.#host.up && this.#mode.kind !== 'local' ? this.resync() : false,
+    );
+  });
   #retired = false;
 
   constructor(
@@ -101,6 +105,9 @@ export class RedisCircuit implements StoreCircuit {
     this.#fleet = known ?? guess(policy);
     this.#openUntil = performance.now() + this.#fleet.remaining;
     this.#closed = closedTicket(this.#fleet.generation);
+    this.#link = new ScriptLink(this, host, (reply) => {
+      this.#apply(reply);
+    });
     const core = this.#core();
     this.#own = new OwnOpen(core);
     this.#trials = new Trials(core);
@@ -145,7 +152,7 @@ export class RedisCircuit implements StoreCircuit {
       this.#inFlight === 0 &&
       this.#trials.size === 0 &&
       this.#own.phase === null &&
-      this.#ops === 0 &&
+      !this.#link.busy &&
       modeIdle(this.#mode)
     );
   }
@@ -233,7 +240,7 @@ export class RedisCircuit implements StoreCircuit {
       );
     if (!this.#host.up) throw refuse(this.#host.downCause);
     try {
-      await this.#exec('infuseCommand', { command, scope: '', period: 0 });
+      await this.#link.exec('infuseCommand', { command, scope: '', period: 0 });
     } catch (error) {
       this.#host.fail(error);
       throw refuse(error);
@@ -243,31 +250,14 @@ export class RedisCircuit implements StoreCircuit {
   snapshot(): CircuitSnapshot {
     const mode = this.#mode;
     if (mode.kind === 'local') return { ...mode.fallback.snapshot(), scope: 'process' };
-    const fleet = this.#fleet;
-    const own = this.#own.phase;
-    const state = own?.phase ?? fleet.state;
-    let retryAfter = 0;
-    if (fleet.forced === 'forced-open') retryAfter = Infinity;
-    else if (own?.phase === 'open') retryAfter = this.#own.retryAfter(performance.now());
-    else if (fleet.forced === null && fleet.state === 'open') {
-      retryAfter = Math.max(0, Math.ceil(this.#openUntil - performance.now()));
-    }
-    const snapshot: CircuitSnapshot = {
+    return sharedSnapshot({
       key: this.key,
-      state,
-      forced: fleet.forced,
-      mode: fleet.forced ?? state,
-      failures: this.#streak,
-      window: { calls: fleet.calls, failures: fleet.failures },
-      trialsInFlight: fleet.state === 'half-open' ? fleet.trialsInFlight : 0,
-      changedAt: fleet.changedAt,
-      retryAfter,
-      generation: fleet.generation,
-      scope: own === null ? 'fleet' : 'process',
-      votes: fleet.votes,
-    };
-    if (this.#slowMs === Infinity) return snapshot;
-    return { ...snapshot, slowCalls: { calls: fleet.slowCalls, slow: fleet.slow } };
+      fleet: this.#fleet,
+      own: this.#own,
+      openUntil: this.#openUntil,
+      streak: this.#streak,
+      slowCalls: this.#slowMs !== Infinity,
+    });
   }
 
   /**
@@ -285,14 +275,14 @@ export class RedisCircuit implements StoreCircuit {
     const successes = this.#successes;
     const slow = this.#slowSuccesses;
     this.#successes = this.#slowSuccesses = 0;
-    const reported = this.#send('infuseReport', {
+    const reported = this.#link.send('infuseReport', {
       ...report(fleet, this.policy.failMax),
       successes,
       slow,
       reason,
       period,
     });
-    return this.#bounded(reported, () => {
+    return this.#link.bounded(reported, () => {
       countLocally(this.#fallBack(), 'success', { retryAfter: period });
     });
   }
@@ -304,7 +294,11 @@ export class RedisCircuit implements StoreCircuit {
     this.#successes = this.#slowSuccesses = 0;
     if (successes === 0 || this.#mode.kind !== 'shared') return;
     const fleet = this.#fleet;
-    void this.#send('infuseReport', { ...report(fleet, this.policy.failMax), successes, slow });
+    void this.#link.send('infuseReport', {
+      ...report(fleet, this.policy.failMax),
+      successes,
+      slow,
+    });
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */
@@ -323,7 +317,7 @@ export class RedisCircuit implements StoreCircuit {
     const fleet = this.#fleet;
     const remaining = Math.max(0, Math.round(this.#openUntil - performance.now()));
     const args = fleet.epoch === '' ? seed(this.policy) : reseed(fleet, remaining);
-    return this.#send('infuseRead', { ...args, keepAlive: keepAlive ? 1 : 0 });
+    return this.#link.send('infuseRead', { ...args, keepAlive: keepAlive ? 1 : 0 });
   }
 
   /**
@@ -331,9 +325,7 @@ export class RedisCircuit implements StoreCircuit {
    * unless this process already read it for that change.
    */
   changed(score: number): void {
-    if (score <= this.#feedSeen) return;
-    this.#feedSeen = score;
-    this.recheck();
+    this.#rechecks.changed(score);
   }
 
   /**
@@ -353,19 +345,7 @@ export class RedisCircuit implements StoreCircuit {
    * arrive while a read is under way make one more read after it, not one each.
    */
   recheck(): void {
-    if (this.#rechecking !== 'idle') {
-      this.#rechecking = 'again';
-      return;
-    }
-    this.#rechecking = 'reading';
-    const mode = this.#mode;
-    void (mode.kind === 'loading' ? mode.loaded : Promise.resolve())
-      .then(() => (this.#host.up && this.#mode.kind !== 'local' ? this.resync() : false))
-      .then(() => {
-        const again = this.#rechecking === 'again';
-        this.#rechecking = 'idle';
-        if (again) this.recheck();
-      });
+    this.#rechecks.recheck();
   }
 
   /** Redis became unreachable: run on per-process state until it is back. */
@@ -407,7 +387,7 @@ export class RedisCircuit implements StoreCircuit {
     this.#successes = this.#slowSuccesses = 0;
     const trips = this.#streak >= this.policy.failMax;
     const voter = this.#own.failed(trips);
-    const reported = this.#send('infuseReport', {
+    const reported = this.#link.send('infuseReport', {
       ...report(fleet, this.policy.failMax),
       successes,
       failures: 1,
@@ -415,62 +395,26 @@ export class RedisCircuit implements StoreCircuit {
       reason: trips ? 'failMax' : '',
       voter,
     });
-    return this.#bounded(reported, () => this.#fallBack());
+    return this.#link.bounded(reported, () => this.#fallBack());
   }
 
   #load(): Promise<void> {
-    const read = this.#send('infuseRead', { ...seed(this.policy), keepAlive: 0 });
-    return this.#bounded(read, () => this.#fallBack()).then(() => {
-      // Unless it fell back meanwhile (Redis did not answer in time, or was lost).
-      if (this.#mode.kind === 'loading') this.#mode = SHARED;
-      this.#refresh();
-    });
+    const read = this.#link.send('infuseRead', { ...seed(this.policy), keepAlive: 0 });
+    return this.#link
+      .bounded(read, () => this.#fallBack())
+      .then(() => {
+        // Unless it fell back meanwhile (Redis did not answer in time, or was lost).
+        if (this.#mode.kind === 'loading') this.#mode = SHARED;
+        this.#refresh();
+      });
   }
 
-  #bounded(op: Promise<boolean>, late: () => void): Promise<void> {
-    return within(op, this.#host.waitTimeout, late);
-  }
-
-  /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
-  #send(
-    script: ScriptName,
-    args: Readonly<Record<string, Arg>>,
-    onReply?: (reply: ScriptReply) => void,
-  ): Promise<boolean> {
-    return this.#exec(script, args, onReply).then(
-      () => true,
-      (error: unknown) => {
-        this.#host.fail(error);
-        return false;
-      },
-    );
-  }
-
-  async #exec(
-    script: ScriptName,
-    args: Readonly<Record<string, Arg>>,
-    onReply?: (reply: ScriptReply) => void,
-  ): Promise<void> {
-    this.#ops++;
-    try {
-      const reply = this.#host.parse(await this.#host.run(script, this, args));
-      if (reply.malformed) {
-        this.#host.event({
-          type: 'malformed',
-          key: this.key,
-          message: `RedisStore: data under the keys of circuit ${JSON.stringify(this.key)} was not written by infuse-breaker; it was treated as absent and replaced`,
-        });
-      }
-      if (reply.created || reply.event !== null) this.#host.index(this);
-      if (reply.event !== null) this.#host.made(this, reply.fleet, reply.event);
-      this.#recount(reply.fleet);
-      // Changes the feed lists from before this reply are known now: no need to read them again.
-      if (reply.ranAt > this.#feedSeen) this.#feedSeen = reply.ranAt;
-      this.#adopt(reply.fleet, reply.event);
-      onReply?.(reply);
-    } finally {
-      this.#ops--;
-    }
+  /** A reply of one of the circuit's scripts (see `ScriptLink`). */
+  #apply(reply: ScriptReply): void {
+    this.#recount(reply.fleet);
+    // Changes the feed lists from before this reply are known now: no need to read them again.
+    this.#rechecks.seen(reply.ranAt);
+    this.#adopt(reply.fleet, reply.event);
   }
 
   /** Counters of the state this process knows (window, votes) from a reply about that state. */
@@ -551,6 +495,7 @@ export class RedisCircuit implements StoreCircuit {
     return {
       circuit,
       host: this.#host,
+      link: this.#link,
       get fleet() {
         return circuit.#fleet;
       },
@@ -573,8 +518,6 @@ export class RedisCircuit implements StoreCircuit {
       refresh: () => {
         this.#refresh();
       },
-      send: (script, args, onReply) => this.#send(script, args, onReply),
-      bounded: (op, late) => this.#bounded(op, late),
       reportFailure: () => this.#reportFailure(),
     };
   }

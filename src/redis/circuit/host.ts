@@ -2,6 +2,7 @@ import type { Admission, StoreEvent, Transition } from '../../stores/store.js';
 import type { Arg, ScriptName } from '../scripts/index.js';
 import type { FleetState, ScriptEvent, ScriptReply } from '../fleet.js';
 import type { RedisCircuit } from '../circuit.js';
+import type { ScriptLink } from './link.js';
 
 /** What a circuit needs from its store. */
 export interface CircuitHost {
@@ -63,14 +64,8 @@ export interface CircuitCore {
   withoutPermit(): Admission;
   /** The fast path may have opened or closed. */
   refresh(): void;
-  /** Runs a script and applies its reply; resolves false (after telling the store) on failure. */
-  send(
-    script: ScriptName,
-    args: Readonly<Record<string, Arg>>,
-    onReply?: (reply: ScriptReply) => void,
-  ): Promise<boolean>;
-  /** Waits for `op` at most `waitTimeout`, then calls `late` and resolves. */
-  bounded(op: Promise<boolean>, late: () => void): Promise<void>;
+  /** Runs the circuit's scripts, and applies their replies. */
+  readonly link: ScriptLink;
   /** Reports one failure to the fleet (and to the quorum). */
   reportFailure(): Promise<void>;
 }

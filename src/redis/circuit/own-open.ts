@@ -129,7 +129,7 @@ export class OwnOpen {
 
   #ballot(tell: Tell | ''): void {
     const core = this.#core;
-    void core.send('infuseReport', {
+    void core.link.send('infuseReport', {
       ...report(core.fleet, core.circuit.policy.failMax),
       voter: core.host.voter,
       tell,

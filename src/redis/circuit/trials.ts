@@ -71,7 +71,7 @@ export class Trials {
     const waiters = this.#waiters;
     this.#waiters = [];
     let answered = false;
-    const asked = core.send(
+    const asked = core.link.send(
       'infuseAcquire',
       {
         wanted: waiters.length,
@@ -107,7 +107,7 @@ export class Trials {
       answered = true;
       for (const resolve of waiters) resolve(core.withoutPermit());
     };
-    void core.bounded(asked, refuse).then(() => {
+    void core.link.bounded(asked, refuse).then(() => {
       if (!answered) refuse();
       this.#asking = false;
       const queued = this.#waiters;
@@ -117,7 +117,7 @@ export class Trials {
   }
 
   #giveBack(fleet: FleetState, lease: string): void {
-    void this.#core.send('infuseSettle', {
+    void this.#core.link.send('infuseSettle', {
       epoch: fleet.epoch,
       generation: fleet.generation,
       lease,
@@ -144,7 +144,7 @@ export class Trials {
     const failed = verdict !== 'aborted' && (verdict === 'failure' || slow || retryAfter > 0);
     if (failed) core.streak++;
     if (!core.host.up) return; // the lease expires in Redis on its own
-    const settled = core.send('infuseSettle', {
+    const settled = core.link.send('infuseSettle', {
       epoch: ticket.epoch,
       generation: ticket.generation,
       lease: ticket.lease,
@@ -154,7 +154,7 @@ export class Trials {
     });
     // Past the wait, the call settles; Redis applies the outcome when it gets to it, and its
     // reply (or the transition's message) brings this process up to date.
-    return core.bounded(settled, () => undefined);
+    return core.link.bounded(settled, () => undefined);
   }
 
   /** Renews the trial leases this process holds; false when it holds none. */

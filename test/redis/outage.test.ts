@@ -147,61 +147,52 @@ describe('lost messages', () => {
     }
   });
 
-  it('the slow poll catches a transition whose message never came', async () => {
-    const [a] = await processes(1, {}, { pollInterval: 200, ttl: 60_000 });
-    await a!.infuse.circuit('svc').call(ok);
+  /**
+   * Writes circuit 'svc' of `store`'s prefix as another process's script would, and lists it in
+   * the change feed, but sends no pub/sub message (as if it were dropped). `fields` go over a
+   * fresh state made now (Redis clock): `open` for `openFor` ms, or closed.
+   */
+  async function writeUnannounced(
+    store: RedisStore,
+    fields: { st: string; ou?: number; sh?: '1' },
+  ) {
     const admin = new Redis(server.port, '127.0.0.1');
     try {
-      // A transition written, and listed in the change feed, as another process's script does,
-      // but without its pub/sub message (as if the message were dropped).
-      const prefix = factory.prefixOf(a!.store);
+      const prefix = factory.prefixOf(store);
       const [state] = circuitKeys(prefix, 'svc');
       const [seconds = '', micros = ''] = (await admin.time()).map(String);
+      const changedAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       await admin.hset(state, {
         k: 'svc',
         e: seconds + micros.padStart(6, '0'),
         g: '1',
-        st: 'open',
         fo: '',
-        ou: String(Number(seconds) * 1000 + 60_000),
         ts: '0',
-        ca: String(Number(seconds) * 1000),
+        ca: String(changedAt),
+        ...fields,
+        ou: String(fields.ou === undefined ? 0 : changedAt + fields.ou),
       });
-      const changedAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       await admin.zadd(`${prefix}:index`, changedAt, 'svc');
-      await expect.poll(() => a!.infuse.circuit('svc').state, { timeout: 3_000 }).toBe('open');
     } finally {
       admin.disconnect();
     }
+  }
+
+  it('the slow poll catches a transition whose message never came', async () => {
+    const [a] = await processes(1, {}, { pollInterval: 200, ttl: 60_000 });
+    await a!.infuse.circuit('svc').call(ok);
+    await writeUnannounced(a!.store, { st: 'open', ou: 60_000 });
+    await expect.poll(() => a!.infuse.circuit('svc').state, { timeout: 3_000 }).toBe('open');
   });
+
   it('the slow poll catches a switch into shadow mode whose message never came', async () => {
     const [a] = await processes(1, {}, { pollInterval: 200, ttl: 60_000 });
     const circuit = a!.infuse.circuit('svc');
     await circuit.call(ok);
     expect(circuit.snapshot().shadow).toBeFalsy();
-    const admin = new Redis(server.port, '127.0.0.1');
-    try {
-      // What RedisAdmin's `shadow` writes, without its pub/sub message.
-      const prefix = factory.prefixOf(a!.store);
-      const [state] = circuitKeys(prefix, 'svc');
-      const [seconds = '', micros = ''] = (await admin.time()).map(String);
-      const changedAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-      await admin.hset(state, {
-        k: 'svc',
-        e: seconds + micros.padStart(6, '0'),
-        g: '1',
-        st: 'closed',
-        fo: '',
-        ou: '0',
-        ts: '0',
-        ca: String(changedAt),
-        sh: '1',
-      });
-      await admin.zadd(`${prefix}:index`, changedAt, 'svc');
-      await expect.poll(() => circuit.snapshot().shadow, { timeout: 3_000 }).toBe(true);
-    } finally {
-      admin.disconnect();
-    }
+    // What RedisAdmin's `shadow` writes.
+    await writeUnannounced(a!.store, { st: 'closed', sh: '1' });
+    await expect.poll(() => circuit.snapshot().shadow, { timeout: 3_000 }).toBe(true);
   });
 });
 

@@ -121,6 +121,31 @@ describe('values out of range under our keys are malformed: reported, replaced, 
   });
 });
 
+describe('forged quorum ballots', () => {
+  it("a malformed streak count is replaced, and the fleet's streak still adds up", async () => {
+    const first = await file.factory.create();
+    const second = await file.factory.share(first);
+    file.opened.stores.push(first, second);
+    const options = { failMax: 3, resetTimeout: 30_000, quorum: 2 };
+    const a = new Infuse({ ...options, store: first });
+    const b = new Infuse({ ...options, store: second });
+    file.opened.infuse.push(a, b);
+    const key = `ballots-${Math.random()}`;
+    const votes = circuitKeys(file.factory.prefixOf(first), key)[3];
+    await failTimes(a, key, 1);
+    const fields = Object.keys(await file.admin.hgetall(votes)).filter((f) => f.startsWith('n:'));
+    expect(fields).toHaveLength(1);
+    await file.admin.hset(votes, fields[0]!, 'not a number');
+    // a's next failure replaces its count (1, the forged one dropped); b's makes three in all.
+    await failTimes(a, key, 1);
+    expect(await file.admin.hget(votes, fields[0]!)).toBe('1');
+    expect(a.circuit(key).state).toBe('closed');
+    await failTimes(b, key, 2);
+    await eventually(() => expect(a.circuit(key).snapshot()).toMatchObject({ state: 'open' }));
+    expect(b.circuit(key).snapshot()).toMatchObject({ state: 'open', scope: 'fleet' });
+  });
+});
+
 describe('a Redis user without a permission the store needs', () => {
   it('is told which permission (+@scripting), not that Redis cannot be reached; calls go on', async () => {
     const user = `noscript${Math.random().toString(36).slice(2, 8)}`;

@@ -291,7 +291,10 @@ local function ballot(c, voter, failed, voted, told)
   if told == 'contrary' then redis.call('HSET', V, 's:' .. voter, NOW, 'k', KEY) end
   if failed then
     redis.call('HSET', V, 'f:' .. voter, NOW, 'k', KEY)
-    redis.call('HINCRBY', V, 'n:' .. voter, 1)
+    -- Not HINCRBY: a malformed count (anyone who may write the key could) is replaced, never
+    -- an error that fails the report.
+    local streak = int(redis.call('HGET', V, 'n:' .. voter)) or 0
+    redis.call('HSET', V, 'n:' .. voter, math.max(0, math.min(streak, 999999)) + 1)
   end
   if voted then redis.call('HSET', V, 'v:' .. voter, NOW, 'k', KEY) end
   redis.call('PEXPIRE', V, 2 * voteLife())

@@ -28,17 +28,6 @@ import { inspect, listCircuits } from './admin/read.js';
 import { checkCommand, checkKey, runCommand } from './admin/commands.js';
 import { watchFleet } from './admin/watch.js';
 
-export type {
-  FleetCircuit,
-  FleetCommand,
-  FleetCommandOptions,
-  FleetCommandResult,
-  FleetHistoryQuery,
-  FleetTransition,
-  MalformedCircuit,
-  RedisAdminOptions,
-} from './admin/types.js';
-
 /**
  * Sees and steers every circuit of a fleet that shares state through {@link RedisStore}: lists
  * them with their state and counters, changes one with the same Lua script a process's

@@ -11,7 +11,7 @@ export type {
   FleetTransition,
   MalformedCircuit,
   RedisAdminOptions,
-} from './admin.js';
+} from './admin/types.js';
 export {
   RedisStoreError,
   RedisAdminError,

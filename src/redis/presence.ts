@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import type { CircuitMode, CircuitSnapshot } from '../core/types.js';
 import type { Admission, StoreVerdict } from '../stores/store.js';
-import type { FleetCircuit } from './admin.js';
+import type { FleetCircuit } from './admin/types.js';
 import { runScript, type Connection } from './connections.js';
 import { fieldsOf, SCRIPTS } from './scripts/index.js';
 

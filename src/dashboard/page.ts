@@ -32,8 +32,8 @@ input { font: inherit; padding: .3rem .5rem; border: 1px solid var(--line); bord
 .notice { padding: .4rem .7rem; border-radius: 6px; border: 1px solid var(--line); }
 .notice.error { border-color: var(--open); color: var(--open); }
 table { border-collapse: collapse; width: 100%; min-width: 60rem; table-layout: fixed; }
-col.state { width: 8.5rem; } col.rate { width: 6.5rem; } col.retry { width: 7rem; }
-col.changed { width: 6rem; } col.history { width: 12.5rem; } col.actions { width: 14rem; }
+col.state { width: 8.5rem; } col.rate { width: 6rem; } col.retry { width: 7rem; }
+col.changed { width: 6rem; } col.history { width: 30%; } col.actions { width: 14rem; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); overflow: hidden; }
 th { color: var(--muted); font-weight: 600; font-size: .85rem; position: sticky; top: 0; z-index: 1;
   background: var(--bg); border-bottom: 0; box-shadow: inset 0 -1px var(--line); }

@@ -30,7 +30,8 @@ interface Snapshot {
  * `data-row-height`), so that the page scrolls as if every row were there and a fleet of 1,000
  * circuits costs the browser's style, layout and paint of a screenful. A row keeps its elements
  * when it leaves the view and is brought up to date when it comes back. The table tells assistive
- * technology how many rows it has (`aria-rowcount`) and where each drawn one is (`aria-rowindex`).
+ * technology how many rows it has (`aria-rowcount`) and where each drawn one is (`aria-rowindex`);
+ * the row that holds the focus stays in the table while the page scrolls away from it.
  *
  * Rendering reads the layout once, before it writes anything, writes to the DOM only what changed
  * (the rows in view are redrawn every second for their countdowns), and reports its duration as
@@ -284,8 +285,22 @@ export function dashboardClient(
       0,
       Math.min(Math.floor(view.top / rowHeight) - OVERSCAN, total - inView),
     );
-    const keys = matching.slice(first, first + inView);
-    const wanted = new Set(keys);
+    const placed = matching
+      .slice(first, first + inView)
+      .map((key, i) => ({ key, index: first + i }));
+    // The row that holds the focus stays, next to the others, when the page scrolls away from it
+    // (taking it out would drop the focus): the spacer on its side stands for one row less.
+    let above = first;
+    const focused = (document.activeElement?.closest('#rows tr') as HTMLElement | null)?.dataset
+      .key;
+    if (focused !== undefined && !placed.some(({ key }) => key === focused)) {
+      const index = matching.indexOf(focused);
+      if (index !== -1 && index < first) {
+        placed.unshift({ key: focused, index });
+        above--;
+      } else if (index !== -1) placed.push({ key: focused, index });
+    }
+    const wanted = new Set(placed.map(({ key }) => key));
     for (const key of drawn) {
       if (!wanted.has(key)) {
         rows.get(key)?.tr.remove();
@@ -295,21 +310,21 @@ export function dashboardClient(
     // Rows stay in key order; a row is only moved (or added) when it is out of place, so that a
     // row that stays keeps its focus.
     let previous: HTMLTableRowElement | null = null;
-    keys.forEach((key, index) => {
+    for (const { key, index } of placed) {
       const entry = circuits.get(key);
-      if (entry === undefined) return;
+      if (entry === undefined) continue;
       const row = rowFor(key);
-      update(row, key, entry, first + index, now);
+      update(row, key, entry, index, now);
       const expected: ChildNode | null =
         previous === null ? rowsBody.firstChild : previous.nextSibling;
       if (expected !== row.tr) rowsBody.insertBefore(row.tr, expected);
       drawn.add(key);
       previous = row.tr;
-    });
-    const above = `${first * rowHeight}px`;
-    const below = `${(total - first - keys.length) * rowHeight}px`;
-    if (before.style.height !== above) before.style.height = above;
-    if (after.style.height !== below) after.style.height = below;
+    }
+    const top = `${above * rowHeight}px`;
+    const bottom = `${(total - above - placed.length) * rowHeight}px`;
+    if (before.style.height !== top) before.style.height = top;
+    if (after.style.height !== bottom) after.style.height = bottom;
     // The header row, and one per circuit that the filter lets through.
     const count = String(total + 1);
     if (table.getAttribute('aria-rowcount') !== count) table.setAttribute('aria-rowcount', count);

@@ -304,6 +304,36 @@ describe('1,000 circuits', () => {
     await expect.poll(() => badge(page, key(998)).textContent()).toBe('forced open');
   });
 
+  it('a focused button keeps the focus while the page scrolls far from it', async () => {
+    await home();
+    const focused = () =>
+      page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null);
+    await page.getByRole('button', { name: `Close ${key(1)}` }).focus();
+    // End on a button scrolls the page, as the scroll wheel does; the focus stays.
+    await page.keyboard.press('End');
+    await expect.poll(() => inView(key(999))).toBe(true);
+    expect(await focused()).toBe(`Close ${key(1)}`);
+    expect(await drawn()).toContain(key(1));
+    // Its place in the table is still told, and the rows in view are where they belong.
+    expect(await page.locator(`tr[data-key="${key(1)}"]`).getAttribute('aria-rowindex')).toBe('3');
+    const misplaced = await page.evaluate((row) => {
+      const top = (document.getElementById('before') as HTMLElement).getBoundingClientRect().top;
+      return [...document.querySelectorAll<HTMLElement>('#rows tr')]
+        .filter((tr) => tr.dataset.key !== row)
+        .filter((tr) => {
+          const index = Number(tr.getAttribute('aria-rowindex')) - 2;
+          return tr.getBoundingClientRect().top - top !== index * 72;
+        })
+        .map((tr) => tr.dataset.key);
+    }, key(1));
+    expect(misplaced).toEqual([]);
+    await expectFewRows();
+    // Tab goes on from there, back at the top.
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe(`Disable ${key(1)}`);
+    await expect.poll(() => inView(key(1))).toBe(true);
+  });
+
   it('Tab moves on from the last row drawn to the circuits after it', async () => {
     await home();
     const last = (await drawn()).at(-1)!;

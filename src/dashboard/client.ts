@@ -100,6 +100,8 @@ export function dashboardClient(
   const drawn = new Set<string>();
   let connected = false;
   let redisDown = '';
+  /** Renders so far, to clear their performance measures now and then. */
+  let measured = 0;
 
   function showNotice(text: string, kind: 'info' | 'error'): void {
     notice.textContent = text;
@@ -271,6 +273,9 @@ export function dashboardClient(
     document.body.classList.toggle('stale', down);
     tokenForm.hidden = token !== null;
     performance.measure('infuse-breaker render', { start: started, detail: circuits.size });
+    // The page's timeline keeps every measure for as long as the page is open (a day is 86,400
+    // renders): it keeps at most the last 600.
+    if (++measured % 600 === 0) performance.clearMeasures('infuse-breaker render');
   }
 
   /**

@@ -207,6 +207,17 @@ describe('1,000 circuits', () => {
     expect(Math.max(...renders)).toBeLessThan(3_000);
   });
 
+  it('keeps a bounded number of its render measures, however long it stays open', async () => {
+    // 700 renders, as 700 seconds of its refresh make them (each keystroke in the filter renders).
+    const kept = await page.evaluate(() => {
+      const filter = document.getElementById('filter') as HTMLInputElement;
+      for (let i = 0; i < 700; i++) filter.dispatchEvent(new Event('input'));
+      return performance.getEntriesByName('infuse-breaker render').length;
+    });
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(600);
+  });
+
   it('scrolling to the end (the End key) shows the last circuit', async () => {
     await home();
     await page.keyboard.press('End');

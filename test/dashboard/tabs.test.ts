@@ -118,6 +118,7 @@ describe('ten tabs of one browser', () => {
 describe('1,000 circuits', () => {
   let admin: RedisAdmin;
   let page: Page;
+  const problems: string[] = [];
   const key = (i: number) => `svc-${String(i).padStart(4, '0')}.internal`;
   /** The keys of the rows in the table, in its order. */
   const drawn = () =>
@@ -161,6 +162,11 @@ describe('1,000 circuits', () => {
     }
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     cleanup.push(() => page.close());
+    // A style the Content-Security-Policy refused would be a console error.
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(dashboard.tokenUrl);
   }, 120_000);
 
@@ -359,5 +365,9 @@ describe('1,000 circuits', () => {
     );
     await expect.poll(() => inView(next)).toBe(true);
     await expectFewRows();
+  });
+
+  it('ran with no script error and nothing refused by its Content-Security-Policy', () => {
+    expect(problems).toEqual([]);
   });
 });

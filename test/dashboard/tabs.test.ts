@@ -119,6 +119,8 @@ describe('1,000 circuits', () => {
   let admin: RedisAdmin;
   let page: Page;
   const problems: string[] = [];
+  /** Waits for what the page shows, generously: two cores are shared with Chromium and the suite. */
+  const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 10_000 });
   const key = (i: number) => `svc-${String(i).padStart(4, '0')}.internal`;
   /** The keys of the rows in the table, in its order. */
   const drawn = () =>
@@ -151,7 +153,7 @@ describe('1,000 circuits', () => {
   const home = async () => {
     await page.locator('h1').click();
     await page.keyboard.press('Home');
-    await expect.poll(() => inView(key(0))).toBe(true);
+    await poll(() => inView(key(0))).toBe(true);
   };
 
   beforeAll(async () => {
@@ -227,7 +229,7 @@ describe('1,000 circuits', () => {
   it('scrolling to the end (the End key) shows the last circuit', async () => {
     await home();
     await page.keyboard.press('End');
-    await expect.poll(() => inView(key(999))).toBe(true);
+    await poll(() => inView(key(999))).toBe(true);
     expect((await drawn()).at(-1)).toBe(key(999));
     expect(await page.locator(`tr[data-key="${key(999)}"]`).getAttribute('aria-rowindex')).toBe(
       '1001',
@@ -241,19 +243,19 @@ describe('1,000 circuits', () => {
     await home();
     expect(await badge(page, key(2)).textContent()).toBe('open');
     await page.keyboard.press('End');
-    await expect.poll(() => inView(key(999))).toBe(true);
+    await poll(() => inView(key(999))).toBe(true);
     // One row drawn before and scrolled away, one never drawn.
     expect(await drawn()).not.toContain(key(2));
     await admin.command(key(2), 'close');
     await admin.command(key(501), 'disable');
-    await expect
-      .poll(() => page.locator('#summary').textContent())
-      .toBe('1000 circuits · 988 open · 0 half-open · 10 forced open · 1 disabled · 1 closed');
+    await poll(() => page.locator('#summary').textContent()).toBe(
+      '1000 circuits · 988 open · 0 half-open · 10 forced open · 1 disabled · 1 closed',
+    );
     expect(await drawn()).not.toContain(key(2));
     expect(await drawn()).not.toContain(key(501));
 
     await scrollToRow(501);
-    await expect.poll(() => inView(key(501))).toBe(true);
+    await poll(() => inView(key(501))).toBe(true);
     expect(await badge(page, key(501)).textContent()).toBe('disabled');
     expect(await page.getByRole('button', { name: `Clear ${key(501)}` }).isEnabled()).toBe(true);
     expect(await page.locator(`tr[data-key="${key(501)}"]`).getAttribute('aria-rowindex')).toBe(
@@ -268,13 +270,13 @@ describe('1,000 circuits', () => {
   it('the filter finds a circuit far down, wherever the page is scrolled', async () => {
     await home();
     await page.locator('#filter').fill('svc-0987');
-    await expect.poll(drawn).toEqual([key(987)]);
+    await poll(drawn).toEqual([key(987)]);
     expect(await page.locator('#circuits').getAttribute('aria-rowcount')).toBe('2');
     expect(await page.locator('#rows tr').getAttribute('aria-rowindex')).toBe('2');
     expect(await badge(page, key(987)).textContent()).toBe('open');
 
     await page.locator('#filter').fill('svc-09');
-    await expect.poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('101');
+    await poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('101');
     expect((await drawn())[0]).toBe(key(900));
     await expectFewRows();
 
@@ -282,12 +284,12 @@ describe('1,000 circuits', () => {
     await page.locator('#filter').fill('');
     await page.locator('h1').click();
     await page.keyboard.press('End');
-    await expect.poll(() => inView(key(999))).toBe(true);
+    await poll(() => inView(key(999))).toBe(true);
     await page.locator('#filter').fill('svc-001');
-    await expect.poll(drawn).toEqual(Array.from({ length: 10 }, (_, i) => key(10 + i)));
-    await expect.poll(() => inView(key(10))).toBe(true);
+    await poll(drawn).toEqual(Array.from({ length: 10 }, (_, i) => key(10 + i)));
+    await poll(() => inView(key(10))).toBe(true);
     await page.locator('#filter').fill('');
-    await expect.poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('1001');
+    await poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('1001');
   });
 
   it('writes a key as text, in its cell and its title, never as markup', async () => {
@@ -295,7 +297,7 @@ describe('1,000 circuits', () => {
     const hostile = `zz<img src=x onerror="document.title='pwned'">"'.internal`;
     await admin.command(hostile, 'open', { create: true });
     await page.locator('#filter').fill('zz<img');
-    await expect.poll(drawn).toEqual([hostile]);
+    await poll(drawn).toEqual([hostile]);
     const cell = page.locator('#rows tr td.key');
     expect(await cell.textContent()).toBe(hostile);
     expect(await cell.getAttribute('title')).toBe(hostile);
@@ -303,7 +305,7 @@ describe('1,000 circuits', () => {
     expect(await page.locator('#rows img').count()).toBe(0);
     expect(await page.title()).not.toBe('pwned');
     await page.locator('#filter').fill('');
-    await expect.poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('1002');
+    await poll(() => page.locator('#circuits').getAttribute('aria-rowcount')).toBe('1002');
   });
 
   it('a button on a row far down steers that circuit', async () => {
@@ -318,7 +320,7 @@ describe('1,000 circuits', () => {
     expect(asked[0]).toContain(`Force "${key(998)}" open for the whole fleet?`);
     await eventually(async () => expect((await admin.get(key(998)))?.mode).toBe('forced-open'));
     expect((await admin.get(key(997)))?.mode).toBe('open');
-    await expect.poll(() => badge(page, key(998)).textContent()).toBe('forced open');
+    await poll(() => badge(page, key(998)).textContent()).toBe('forced open');
   });
 
   it('a focused button keeps the focus while the page scrolls far from it', async () => {
@@ -328,7 +330,7 @@ describe('1,000 circuits', () => {
     await page.getByRole('button', { name: `Close ${key(1)}` }).focus();
     // End on a button scrolls the page, as the scroll wheel does; the focus stays.
     await page.keyboard.press('End');
-    await expect.poll(() => inView(key(999))).toBe(true);
+    await poll(() => inView(key(999))).toBe(true);
     expect(await focused()).toBe(`Close ${key(1)}`);
     expect(await drawn()).toContain(key(1));
     // Its place in the table is still told, and the rows in view are where they belong.
@@ -348,7 +350,7 @@ describe('1,000 circuits', () => {
     // Tab goes on from there, back at the top.
     await page.keyboard.press('Tab');
     expect(await focused()).toBe(`Disable ${key(1)}`);
-    await expect.poll(() => inView(key(1))).toBe(true);
+    await poll(() => inView(key(1))).toBe(true);
   });
 
   it('Tab moves on from the last row drawn to the circuits after it', async () => {
@@ -358,12 +360,12 @@ describe('1,000 circuits', () => {
     expect(await drawn()).not.toContain(next);
     // Focus scrolls the row into view, which draws the rows after it.
     await page.getByRole('button', { name: `Shadow ${last}` }).focus();
-    await expect.poll(drawn).toContain(next);
+    await poll(drawn).toContain(next);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
       `Open ${next}`,
     );
-    await expect.poll(() => inView(next)).toBe(true);
+    await poll(() => inView(next)).toBe(true);
     await expectFewRows();
   });
 

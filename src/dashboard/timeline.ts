@@ -6,8 +6,9 @@
  *
  * Like client.ts, `insightClient` is sent to the browser as its source text, so it must stay
  * self-contained (browser globals and its own locals only). It polls `/api/insight` (one small
- * request every few seconds; the server reuses a read for all tabs) and adds its cell to each row
- * the live client draws, writing the DOM only when what a row shows changed.
+ * request every few seconds; the server reuses a read for all tabs) and fills the cell of each row
+ * the live client has in the table (the rows in view: see client.ts), writing the DOM only when
+ * what a row shows changed.
  */
 export function insightClient(): void {
   interface Entry {
@@ -200,6 +201,8 @@ export function insightClient(): void {
       const reason = document.createElement('div');
       reason.className = 'reason';
       reason.textContent = reasonText(key);
+      // The column is narrower than a long reason: it ends in an ellipsis, the title shows it.
+      reason.title = reason.textContent;
       const processes = document.createElement('div');
       processes.className = 'processes';
       processes.textContent = processText(key);
@@ -222,32 +225,18 @@ export function insightClient(): void {
     render();
   }
 
-  // New rows (a circuit that appears) get their cell without waiting for the next poll, once the
-  // table is painted: a thousand charts drawn in the task that added the rows would delay them.
-  let scheduled = false;
-  function renderSoon(): void {
-    if (scheduled) return;
-    scheduled = true;
-    const run = (): void => {
-      if (!scheduled) return;
-      scheduled = false;
-      render();
-    };
-    requestAnimationFrame(() => setTimeout(run, 0));
-    // A tab in the background gets no animation frame.
-    setTimeout(run, 250);
-  }
-
   void poll();
   setInterval(() => void poll(), POLL);
-  new MutationObserver(renderSoon).observe(document.getElementById('rows') ?? document.body, {
+  // A row that comes into the table (a circuit that appears, a row scrolled into view) gets its
+  // cell without waiting for the next poll, before the frame that shows it: the table holds only
+  // the rows in view, so this draws a screenful of charts at most.
+  new MutationObserver(render).observe(document.getElementById('rows') ?? document.body, {
     childList: true,
   });
 }
 
 /** The column's style, added to the page's. */
 export const INSIGHT_STYLE = `
-td.history { min-width: 190px; }
 svg.timeline { display: block; border-radius: 3px; background: var(--line); }
 svg.timeline .band.closed { fill: var(--closed); opacity: .35; }
 svg.timeline .band.open { fill: var(--open); }
@@ -256,5 +245,6 @@ svg.timeline .band.forced-open { fill: var(--forced); }
 svg.timeline .band.disabled { fill: var(--disabled); }
 svg.timeline .own { fill: var(--fg); }
 svg.timeline .spark { fill: none; stroke: var(--fg); stroke-width: 1.5; }
-td.history .reason, td.history .processes { color: var(--muted); font-size: .78rem; white-space: nowrap; }
+td.history .reason, td.history .processes { color: var(--muted); font-size: .78rem; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
 `;

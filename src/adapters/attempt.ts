@@ -32,6 +32,7 @@ export class HttpAttempt extends CallPermit implements SettleInput {
   declare aborted?: boolean;
   /** The response's `Retry-After` header, for a status of 400 or more that carried one. */
   declare retryAfter?: string;
+  readonly #circuit: Circuit;
   readonly #method: string | undefined;
   #href: string | undefined;
   #shown = false;
@@ -50,6 +51,7 @@ export class HttpAttempt extends CallPermit implements SettleInput {
     href: string | undefined,
   ) {
     super(circuit);
+    this.#circuit = circuit;
     this.#countAborts = countAborts;
     this.#method = method;
     this.#href = href;
@@ -68,6 +70,25 @@ export class HttpAttempt extends CallPermit implements SettleInput {
       this.#href = href === undefined ? undefined : outcomeUrlOf(href);
     }
     return this.#href;
+  }
+
+  /** True once this attempt has asked the circuit. */
+  get asked(): boolean {
+    return this.#phase !== 'new';
+  }
+
+  /** The next attempt of the same request (a client's retry): the same circuit, method and URL. */
+  retry(): HttpAttempt {
+    return new HttpAttempt(this.#circuit, this.#countAborts, this.#method, this.#href);
+  }
+
+  /**
+   * True when the circuit would refuse an attempt now (open with time to wait, or forced open):
+   * a client's retry delay then only delays the refusal.
+   */
+  wouldRefuse(): boolean {
+    const { state, forced, retryAfter } = this.#circuit.snapshot();
+    return forced === 'forced-open' || (forced === null && state === 'open' && retryAfter > 0);
   }
 
   /**

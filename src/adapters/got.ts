@@ -1,6 +1,5 @@
 // Types only: got is ESM-only, and this module must load (in either build) without it.
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
-import type { Circuit } from '../core/circuit.js';
 import { findCircuitBreakerError } from '../core/errors.js';
 import { HttpAttempt } from './attempt.js';
 import { HostKeys } from './hosts.js';
@@ -89,14 +88,8 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
         key === null ? (hosts.of(href) ?? url.host) : customKey(key, options),
       );
       const retry = options.retry as { calculateDelay: GotCall['delay'] };
-      call = new GotCall(
-        circuit,
-        countAborts,
-        options.method,
-        href,
-        isStream,
-        retry.calculateDelay,
-      );
+      const first = new HttpAttempt(circuit, countAborts, options.method, href);
+      call = new GotCall(first, isStream, retry.calculateDelay);
       retry.calculateDelay = calculateDelay;
       // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
       if (!isStream) late = call.begin();
@@ -176,31 +169,22 @@ class GotCall {
   readonly stream: boolean;
   /** The call's own `calculateDelay`, which the breaker's asks first. */
   readonly delay: (state: RetryState) => number | Promise<number>;
-  #attempt: HttpAttempt | null = null;
-  readonly #circuit: Circuit;
-  readonly #countAborts: boolean;
-  readonly #method: string;
-  readonly #href: string;
+  /** The current attempt: the first until it has asked, then each retry's. */
+  #attempt: HttpAttempt;
 
   constructor(
-    circuit: Circuit,
-    countAborts: boolean,
-    method: string,
-    href: string,
+    first: HttpAttempt,
     stream: boolean,
     delay: (state: RetryState) => number | Promise<number>,
   ) {
-    this.#circuit = circuit;
-    this.#countAborts = countAborts;
-    this.#method = method;
-    this.#href = href;
+    this.#attempt = first;
     this.stream = stream;
     this.delay = delay;
   }
 
   /** True once the first attempt asked the circuit. */
   get begun(): boolean {
-    return this.#attempt !== null;
+    return this.#attempt.asked;
   }
 
   /**
@@ -209,8 +193,8 @@ class GotCall {
    * answers later (rejecting on refusal).
    */
   begin(): Promise<void> | undefined {
-    const attempt = new HttpAttempt(this.#circuit, this.#countAborts, this.#method, this.#href);
-    this.#attempt = attempt;
+    let attempt = this.#attempt;
+    if (attempt.asked) this.#attempt = attempt = attempt.retry();
     return attempt.ask();
   }
 
@@ -226,7 +210,7 @@ class GotCall {
 
   /** A retry delay got decided on, cut to 1 ms while the circuit would refuse the retry. */
   shorten(delay: number): number {
-    return delay > 1 && refuses(this.#circuit) ? 1 : delay;
+    return delay > 1 && this.#attempt.wouldRefuse() ? 1 : delay;
   }
 
   /**
@@ -275,7 +259,6 @@ class GotCall {
    */
   end(ending: unknown): Promise<unknown> | undefined {
     const attempt = this.#attempt;
-    if (attempt === null) return undefined;
     if (typeof ending === 'number') return attempt.respond(ending);
     if (ending === undefined) return attempt.succeed();
     if (ending === kAborted) return attempt.giveBack();
@@ -297,12 +280,6 @@ class GotCall {
     stream.once('close', () => void this.end(stream.errored ?? kAborted));
     return stream;
   }
-}
-
-/** True when the circuit would refuse a call now: open with time to wait, or forced open. */
-function refuses(circuit: Circuit): boolean {
-  const { state, forced, retryAfter } = circuit.snapshot();
-  return forced === 'forced-open' || (forced === null && state === 'open' && retryAfter > 0);
 }
 
 function noop(): void {

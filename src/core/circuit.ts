@@ -146,9 +146,13 @@ export class Circuit {
 
   /** A plain picture of the circuit: state, forced mode, counters, time to retry. */
   snapshot(): CircuitSnapshot {
-    const store = this.#current();
-    const snapshot = store.snapshot();
-    return this.#shadow || store.shadow === true ? { ...snapshot, shadow: true } : snapshot;
+    const snapshot = this.#current().snapshot();
+    return this.#inShadow() ? { ...snapshot, shadow: true } : snapshot;
+  }
+
+  /** Option `shadow`, or the store's switch (a fleet-wide one), read each time it matters. */
+  #inShadow(): boolean {
+    return this.#shadow || this.#current().shadow === true;
   }
 
   /**
@@ -439,8 +443,7 @@ export class Circuit {
   #reject(admission: Extract<Admission, { allowed: false }>): CircuitBreakerError | null {
     const { state, forced, retryAfter } = admission;
     const emitter = this.#host.emitter;
-    // Option `shadow`, or the store's switch (a fleet-wide one), read at each refusal.
-    const shadow = this.#shadow || this.#current().shadow === true;
+    const shadow = this.#inShadow();
     if (shadow) {
       if (emitter.has('reject')) {
         emitter.emit('reject', { key: this.key, state, forced, retryAfter, shadow });

@@ -161,7 +161,10 @@ export class RedisAdmin {
    * Calls `listener` with every transition any process of the fleet makes from now on (received
    * by pub/sub, on a subscriber connection of its own), until the returned function is called.
    * Resolves once subscribed. It subscribes again by itself after a reconnect; transitions
-   * made while disconnected are not replayed (read them with {@link list}).
+   * made while disconnected are not replayed (read them with {@link list} or {@link history}).
+   * Each message is checked against the circuit as Redis holds it (one read) before `listener`
+   * hears of it: a message telling of a generation Redis does not hold (forged by someone
+   * allowed to PUBLISH) is reported through `onMalformed` and dropped.
    */
   async watch(listener: (transition: FleetTransition) => void): Promise<() => Promise<void>> {
     if (typeof listener !== 'function') {
@@ -173,6 +176,7 @@ export class RedisAdmin {
       this.#timeout,
       this.#opened,
       this.#onMalformed,
+      (key) => this.get(key),
       listener,
     );
   }

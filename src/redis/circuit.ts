@@ -14,6 +14,7 @@ import {
   isNewer,
   reseed,
   seed,
+  type FleetMessage,
   type FleetState,
   type ScriptEvent,
   type ScriptReply,
@@ -340,11 +341,18 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   /**
-   * Another process says the circuit changed: read it again. What a message says is never applied
-   * (anyone allowed to PUBLISH could write it); the state comes from Redis's keys. Messages that
-   * arrive while a read is under way make one more read after it, not one each.
+   * A pub/sub message names this circuit: read it again. What a message says is never applied
+   * (anyone allowed to PUBLISH could write it); the state comes from Redis's keys, and messages
+   * that arrive while a read is under way make one more read after it, not one each. A transition
+   * to a generation this process already read (its own, whose reply it has applied) needs no
+   * read; any other message, a vote (which carries no transition) included, makes one. Skipping
+   * only spares a read of a state already held: no message, forged or not, keeps a process from
+   * reading a newer one.
    */
-  recheck(): void {
+  heard(news: FleetMessage): void {
+    const fleet = this.#fleet;
+    const known = news.fleet.epoch === fleet.epoch && news.fleet.generation <= fleet.generation;
+    if (news.event !== null && known) return;
     this.#rechecks.recheck();
   }
 

@@ -6,14 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import {
-  MemoryStore,
-  type Infuse,
-  type Outcome,
-  type Store,
-  type StoreCircuit,
-  type Verdict,
-} from '../../src/index.js';
+import type { Infuse, Outcome, Store, Verdict } from '../../src/index.js';
+import { changedMemoryStore } from '../helpers/stores.js';
 
 /** A real HTTP server on 127.0.0.1, port 0, that counts the requests it sees. */
 export interface TestServer {
@@ -304,32 +298,7 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
  * trial call: the in-memory store underneath, its answers handed over as promises.
  */
 export function lateStore(): Store {
-  const inner = new MemoryStore();
-  return {
-    connect: (hooks) => inner.connect(hooks),
-    forget: (key) => inner.forget(key),
-    circuit(key, policy) {
-      const circuit = inner.circuit(key, policy);
-      const late: StoreCircuit = {
-        key,
-        get state() {
-          return circuit.state;
-        },
-        get forced() {
-          return circuit.forced;
-        },
-        get failures() {
-          return circuit.failures;
-        },
-        get retired() {
-          return circuit.retired;
-        },
-        acquire: () => Promise.resolve().then(() => circuit.acquire()),
-        release: (ticket, verdict) => circuit.release(ticket, verdict),
-        command: (command) => circuit.command(command),
-        snapshot: () => circuit.snapshot(),
-      };
-      return late;
-    },
-  };
+  return changedMemoryStore({
+    acquire: (circuit) => Promise.resolve().then(() => circuit.acquire()),
+  });
 }

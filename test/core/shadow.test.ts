@@ -5,44 +5,13 @@
  * fleet-wide switch of RedisStore in test/redis/shadow.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { Infuse, MemoryStore, type RejectEvent, type Store } from '../../src/index.js';
-import type { StoreCircuit } from '../../src/stores/store.js';
+import { Infuse, type RejectEvent } from '../../src/index.js';
+import { changedMemoryStore } from '../helpers/stores.js';
 
 /** MemoryStore's circuits, each with a shadow switch the test flips, as a shared store's would. */
 function switchedStore() {
-  const memory = new MemoryStore();
   const switch_ = { on: false };
-  const store: Store = {
-    capabilities: memory.capabilities,
-    connect: (hooks) => memory.connect(hooks),
-    circuit: (key, policy): StoreCircuit => {
-      const circuit = memory.circuit(key, policy);
-      return {
-        key,
-        get state() {
-          return circuit.state;
-        },
-        get forced() {
-          return circuit.forced;
-        },
-        get failures() {
-          return circuit.failures;
-        },
-        get retired() {
-          return circuit.retired;
-        },
-        get shadow() {
-          return switch_.on;
-        },
-        acquire: () => circuit.acquire(),
-        release: (ticket, verdict, detail) => circuit.release(ticket, verdict, detail),
-        command: (command) => circuit.command(command),
-        snapshot: () => circuit.snapshot(),
-      };
-    },
-    forget: (key) => memory.forget(key),
-  };
-  return { store, switch_ };
+  return { store: changedMemoryStore({ shadow: () => switch_.on }), switch_ };
 }
 
 describe('shadow mode', () => {

@@ -3,11 +3,19 @@
  * our keys, a Redis user without the permissions the store needs, and an Infuse that starts on a
  * store that is already degraded.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Infuse, type StoreEvent } from '../../src/index.js';
-import { RedisStore, RedisStoreError } from '../../src/redis/index.js';
+import {
+  RedisAdmin,
+  RedisStore,
+  RedisStoreError,
+  type FleetTransition,
+  type MalformedCircuit,
+} from '../../src/redis/index.js';
 import { channelName, circuitKeys } from '../../src/redis/keys.js';
+import { SCRIPTS } from '../../src/redis/scripts/index.js';
 import { failTimes } from '../helpers/calls.js';
 import { eventually } from '../helpers/eventually.js';
 import { deadPort, sleep } from '../helpers/redis-server.js';
@@ -67,6 +75,54 @@ describe('a pub/sub message only says "read this circuit again"', () => {
     await file.admin.publish(channelName('', prefix), JSON.stringify(forged));
     await sleep(100);
     expect(b.circuit('svc').snapshot()).toMatchObject({ state: 'closed', retryAfter: 0 });
+  });
+});
+
+describe("RedisAdmin's watch checks each message against Redis", () => {
+  it("drops a forged transition and says so; real transitions still arrive, with Redis's state", async () => {
+    const { a, prefix } = await pair();
+    await a.circuit('svc').call(ok);
+    const malformed: MalformedCircuit[] = [];
+    const redis = new Redis(file.server.port, '127.0.0.1');
+    const admin = new RedisAdmin({
+      redis,
+      prefix,
+      onMalformed: (report) => malformed.push(report),
+    });
+    const seen: FleetTransition[] = [];
+    const stop = await admin.watch((transition) => seen.push(transition));
+    try {
+      const forged = {
+        k: 'svc',
+        e: '1',
+        g: 99,
+        st: 'open',
+        fo: '',
+        rm: 60_000,
+        ca: Date.now(),
+        f: 'closed',
+        ff: '',
+        r: 'failMax',
+      };
+      await file.admin.publish(channelName('', prefix), JSON.stringify(forged));
+      await eventually(() =>
+        expect(malformed).toEqual([
+          {
+            redisKey: channelName('', prefix),
+            key: 'svc',
+            reason: expect.stringContaining('generation 99, which Redis does not hold'),
+          },
+        ]),
+      );
+      await failTimes(a, 'svc', 1);
+      await eventually(() => expect(seen).toHaveLength(1));
+      expect(seen[0]).toMatchObject({ key: 'svc', from: 'closed', to: 'open', reason: 'failMax' });
+      expect(seen[0]!.retryAfter).toBeGreaterThan(20_000);
+    } finally {
+      await stop();
+      await admin.close();
+      redis.disconnect();
+    }
   });
 });
 
@@ -223,6 +279,28 @@ describe('an Infuse created on a store that is already degraded', () => {
     } finally {
       await first.shutdown();
       redis.disconnect();
+    }
+  });
+});
+
+describe('a message about a state the process already holds reads nothing', () => {
+  it('the process that made a transition does not read it again; the others read it once', async () => {
+    const { a, b } = await pair();
+    await a.circuit('svc').call(ok);
+    await b.circuit('svc').call(ok);
+    const readSha = createHash('sha1').update(SCRIPTS.infuseRead.lua).digest('hex');
+    const monitor = await new Redis(file.server.port, '127.0.0.1').monitor();
+    const reads: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args[0]?.toLowerCase() === 'evalsha' && args[1] === readSha) reads.push(source);
+    });
+    try {
+      await failTimes(a, 'svc', 1);
+      await eventually(() => expect(b.circuit('svc').state).toBe('open'));
+      await sleep(200); // room for a read that should not come
+      expect(reads).toHaveLength(1); // b's, on hearing the trip; a's own reply told it already
+    } finally {
+      monitor.disconnect();
     }
   });
 });

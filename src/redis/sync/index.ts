@@ -76,9 +76,9 @@ export class Sync {
   open(redis: RedisClient, reached: Promise<boolean>): Promise<boolean> {
     const { circuits, preloaded } = this.#registry;
     const subscription = new Subscription(redis, this.#settings.channel, {
-      heard: (key) => {
-        circuits.get(key)?.recheck();
-        preloaded.delete(key);
+      heard: (news) => {
+        circuits.get(news.key)?.heard(news);
+        preloaded.delete(news.key);
       },
       reconnected: () => this.#resyncAll(),
       event: (event) => this.#store.event(event),

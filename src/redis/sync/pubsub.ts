@@ -7,13 +7,13 @@
 import type { StoreEvent } from '../../stores/store.js';
 import { disconnect, openSubscriber, type Connection } from '../connections.js';
 import { describeFailure } from '../errors.js';
-import { parseMessage } from '../fleet.js';
+import { parseMessage, type FleetMessage } from '../fleet.js';
 import type { RedisClient } from '../options.js';
 
 /** What the subscription tells the store. */
 export interface Listener {
-  /** A message says circuit `key` changed: read it again. */
-  heard(key: string): void;
+  /** A message says a circuit changed (a hint, never to be applied as it comes). */
+  heard(news: FleetMessage): void;
   /** The subscriber reconnected: messages may have been lost meanwhile; read everything again. */
   reconnected(): void;
   event(event: StoreEvent): void;
@@ -79,6 +79,6 @@ export class Subscription {
       });
       return;
     }
-    this.#listener.heard(news.key);
+    this.#listener.heard(news);
   }
 }

@@ -63,7 +63,9 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
     const call = callOf(state.error.options);
     // Only a call that went through the handler has this function, and it keeps its slot.
     if (call === undefined) return state.computedValue;
-    const delay = call.delay(state);
+    // A plain call: the caller's function must not get the GotCall as `this`.
+    const own = call.delay;
+    const delay = own(state);
     return typeof delay === 'number'
       ? call.shorten(delay)
       : delay.then((late) => call.shorten(late));

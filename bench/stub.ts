@@ -138,6 +138,13 @@ async function pairs(): Promise<Pair[]> {
       with: () => passGot(URL_),
     },
     {
+      // Both with two handlers before the stub: what the guard's own work adds, without got's
+      // charge for a second handler.
+      name: 'got, against got with a pass-through handler (the guard alone)',
+      without: () => passGot(URL_),
+      with: () => guardedGot(URL_),
+    },
+    {
       name: 'undici request()',
       without: () => undiciRequest(stubDispatcher),
       with: () => undiciRequest(guardedDispatcher),

@@ -1,31 +1,58 @@
 import { CallPermit, type Circuit, type SettleInput } from '../core/circuit.js';
 import type { Verdict } from '../core/types.js';
-import { outcomeUrl } from './shared.js';
+import { isCallersAbort, outcomeUrl } from './shared.js';
 
 /**
- * One HTTP attempt through a circuit: its permit, and what the adapter tells the circuit about it
- * when it is settled with itself (`permit.settleNow(permit)`). One object per attempt: guarding a
- * request allocates little and touches little, which is most of what it costs.
- *
- * A response is judged by its status alone, whether or not the client threw on it, so that one
- * predicate sees the same Outcome from every client; `error` is there only when no response
- * decided the attempt (network error, timeout, abort). `method` and `url` are worked out only when
- * read, which happens only when an Outcome is built (a predicate or a listener).
+ * Where an {@link HttpAttempt} is in its life: not asked yet (`new`), asked with the store's answer
+ * to come (`waiting`), let through and the client's until it ends (`running`), ended while still
+ * waiting, its permit to be given back as soon as it arrives (`abandoned`), or counted, given back
+ * or refused, after which anything more said about it is ignored (`ended`).
  */
-export class HttpPermit extends CallPermit implements SettleInput {
-  // Declared, not initialised: `'error' in permit` must stay false for an attempt that returned.
+type Phase = 'new' | 'waiting' | 'running' | 'abandoned' | 'ended';
+
+/**
+ * One HTTP attempt through a circuit, the one lifecycle every adapter drives: asked for
+ * ({@link ask}), run by the client, ended once ({@link respond}, {@link fail}, {@link giveBack}),
+ * counted. What differs between clients (how to hook in, how to read a status, a header or an
+ * error) stays in the adapter; everything the circuit is told goes through here, so that each
+ * attempt counts exactly once, whichever of a client's hooks, events or promises reports it first,
+ * and an attempt that ends before its permit arrives gives the permit straight back.
+ *
+ * One object per attempt, which is also the permit and the Outcome's input: guarding a request
+ * allocates little and touches little, which is most of what it costs. A response is judged by its
+ * status alone, whether or not the client threw on it, so that one predicate sees the same Outcome
+ * from every client; `error` is there only when no response decided the attempt (network error,
+ * timeout, abort). `method` and `url` are worked out only when read, which happens only when an
+ * Outcome is built (a predicate or a listener).
+ */
+export class HttpAttempt extends CallPermit implements SettleInput {
+  // Declared, not initialised: `'error' in attempt` must stay false for an attempt that returned.
   declare status?: number;
   declare error?: unknown;
   declare aborted?: boolean;
   /** The response's `Retry-After` header, for a status of 400 or more that carried one. */
   declare retryAfter?: string;
+  readonly #circuit: Circuit;
   readonly #method: string | undefined;
   #href: string | undefined;
   #shown = false;
+  readonly #countAborts: boolean;
+  #phase: Phase = 'new';
+  #deadline: ReturnType<typeof setTimeout> | undefined;
 
-  /** `href` is the request's absolute URL as sent (the outcome URL drops credentials and query). */
-  constructor(circuit: Circuit, method: string | undefined, href: string | undefined) {
+  /**
+   * `href` is the request's absolute URL as sent (the outcome URL drops credentials and query);
+   * `countAborts` is the adapter's option of that name.
+   */
+  constructor(
+    circuit: Circuit,
+    countAborts: boolean,
+    method: string | undefined,
+    href: string | undefined,
+  ) {
     super(circuit);
+    this.#circuit = circuit;
+    this.#countAborts = countAborts;
     this.#method = method;
     this.#href = href;
   }
@@ -45,21 +72,144 @@ export class HttpPermit extends CallPermit implements SettleInput {
     return this.#href;
   }
 
-  /**
-   * Records a response; `retryAfter` is its raw `Retry-After` header, kept for a status of 400
-   * or more (the core decides what it means).
-   */
-  responded(status: number, retryAfter?: string | null): void {
-    this.status = status;
-    if (retryAfter !== undefined && retryAfter !== null && status >= 400) {
-      this.retryAfter = retryAfter;
-    }
+  /** True once this attempt has asked the circuit. */
+  get asked(): boolean {
+    return this.#phase !== 'new';
   }
 
-  /** Records an attempt that ended without a response; `aborted` is the adapter's judgement. */
-  failed(error: unknown, aborted?: boolean): void {
+  /** The next attempt of the same request (a client's retry): the same circuit, method and URL. */
+  retry(): HttpAttempt {
+    return new HttpAttempt(this.#circuit, this.#countAborts, this.#method, this.#href);
+  }
+
+  /**
+   * True when the circuit would refuse an attempt now (open with time to wait, or forced open):
+   * a client's retry delay then only delays the refusal.
+   */
+  wouldRefuse(): boolean {
+    const { state, forced, retryAfter } = this.#circuit.snapshot();
+    return forced === 'forced-open' || (forced === null && state === 'open' && retryAfter > 0);
+  }
+
+  /**
+   * Asks the circuit for this attempt. Returns nothing when it let the attempt go at once (so
+   * that the request starts in the caller's tick, as it would unguarded), throws
+   * `CircuitBreakerError` when it refused at once, and returns a promise when the store answers
+   * later (rejecting on refusal).
+   */
+  ask(): Promise<void> | undefined {
+    let late: Promise<void> | undefined;
+    try {
+      late = this.enter();
+    } catch (error) {
+      this.#phase = 'ended';
+      throw error;
+    }
+    if (late === undefined) {
+      this.#phase = 'running';
+      return undefined;
+    }
+    this.#phase = 'waiting';
+    return late.then(
+      () => {
+        if (this.#phase === 'abandoned') void this.#count();
+        else this.#phase = 'running';
+      },
+      (error: unknown) => {
+        this.#phase = 'ended';
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Ends the attempt with a response: counted by its status. `retryAfter` is the response's raw
+   * `Retry-After` header (the first, if the client gives a list), kept for a status of 400 or
+   * more; the core decides what it means. Returns a promise only when the store counts later.
+   */
+  respond(
+    status: number,
+    retryAfter?: string | readonly string[] | null,
+  ): Promise<Verdict> | undefined {
+    if (!this.#ends()) return undefined;
+    this.status = status;
+    if (status >= 400 && retryAfter !== undefined && retryAfter !== null) {
+      const value = typeof retryAfter === 'string' ? retryAfter : retryAfter[0];
+      if (value !== undefined) this.retryAfter = value;
+    }
+    return this.#count();
+  }
+
+  /** Ends the attempt as one that returned with no status to judge: a success. */
+  succeed(): Promise<Verdict> | undefined {
+    if (!this.#ends()) return undefined;
+    return this.#count();
+  }
+
+  /**
+   * Ends the attempt without a response. `aborted` is the adapter's judgement of whether the
+   * caller aborted it (see {@link callersAbort}); left out, the core's default applies (an
+   * `AbortError` is the caller's). Returns a promise only when the store counts later.
+   */
+  fail(error: unknown, aborted?: boolean): Promise<Verdict> | undefined {
+    if (!this.#ends()) return undefined;
     this.error = error;
     if (aborted !== undefined) this.aborted = aborted;
+    return this.#count();
+  }
+
+  /** Ends an attempt that was never sent: counted as nothing, its trial permit given back. */
+  giveBack(): Promise<Verdict> | undefined {
+    if (!this.#ends()) return undefined;
+    this.aborted = true;
+    return this.#count();
+  }
+
+  /**
+   * Whether an abort with this reason is the caller's (it counts as nothing): never when
+   * `countAborts` is set or the reason is a `TimeoutError`.
+   */
+  callersAbort(reason: unknown): boolean {
+    return isCallersAbort(this.#countAborts, reason);
+  }
+
+  /**
+   * Starts the breaker's own deadline for this attempt (the adapters' `timeout` option): when it
+   * passes, `abort` is called with a `TimeoutError`, which counts as a failure. Once per attempt;
+   * {@link stopDeadline} when the response is over.
+   */
+  startDeadline(timeout: number | null, abort: (reason: Error) => void): void {
+    if (timeout === null || this.#deadline !== undefined) return;
+    this.#deadline = setTimeout(() => {
+      abort(new DOMException(`infuse-breaker: no response within ${timeout} ms`, 'TimeoutError'));
+    }, timeout);
+    // A pending deadline is no reason for the process to stay up.
+    (this.#deadline as { unref?: () => void }).unref?.();
+  }
+
+  stopDeadline(): void {
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+  }
+
+  /** True when this report ends a running attempt; an attempt still waiting is abandoned instead. */
+  #ends(): boolean {
+    const phase = this.#phase;
+    if (phase === 'running') {
+      this.#phase = 'ended';
+      return true;
+    }
+    if (phase === 'waiting') this.#phase = 'abandoned';
+    return false;
+  }
+
+  /** Tells the circuit. An attempt abandoned before it ran is given back (nothing recorded). */
+  #count(): Promise<Verdict> | undefined {
+    if (this.#phase === 'abandoned') {
+      this.#phase = 'ended';
+      this.aborted = true;
+    }
+    const counted = this.settleNow(this);
+    return typeof counted === 'string' ? undefined : counted;
   }
 }
 
@@ -73,65 +223,51 @@ function outcomeUrlOf(href: string): string | undefined {
 }
 
 /**
- * One attempt an adapter runs through {@link runAttempt}: an {@link HttpPermit} that can also send
- * its request and note how it ended.
+ * An {@link HttpAttempt} of a client whose request is one promise (fetch, axios, ky), run by
+ * {@link runAttempt}: it sends its request and reads what the client gave.
  */
-export interface HttpAttempt<T> extends HttpPermit {
+export interface PromiseAttempt<T> extends HttpAttempt {
   /** Starts the attempt: the client's own request. */
   send(): Promise<T>;
-  /** Notes on this attempt what the client's request resolved with (the response's status). */
-  returned(value: T): void;
-  /** Notes on this attempt what the client's request rejected with. */
-  threw(error: unknown): void;
+  /** Ends the attempt with what the client's request resolved with (`respond`, usually). */
+  returned(value: T): Promise<Verdict> | undefined;
+  /** Ends the attempt with what the client's request rejected with. */
+  threw(error: unknown): Promise<Verdict> | undefined;
   /** Told when the circuit refused the attempt, just before the caller gets `error`. */
   refused?(error: unknown): void;
 }
 
 /**
- * Asks the circuit for one attempt: the one place every adapter does. `granted` runs once the
- * circuit lets the attempt go: at once when the store answers at once (so that the request starts
- * in the caller's tick, as it would unguarded), after the store's answer otherwise. A refusal
- * (`CircuitBreakerError`) goes to `refused`, at once or later. Hands back what `granted` or
- * `refused` returned, in a promise when the store answered later (where a throw of either
- * rejects it).
+ * Runs one attempt of a promise client: refuses before anything is sent when the circuit is open
+ * (the promise rejects with `CircuitBreakerError`), otherwise sends, counts the outcome and hands
+ * back exactly what the client did. The request starts in the caller's tick when the store
+ * answers at once.
  */
-export function admit<T>(
-  permit: CallPermit,
-  granted: () => T,
-  refused: (error: unknown) => T,
-): T | Promise<T> {
+export function runAttempt<T>(attempt: PromiseAttempt<T>): Promise<T> {
   let late: Promise<void> | undefined;
   try {
-    late = permit.enter();
+    late = attempt.ask();
   } catch (error) {
-    return refused(error);
+    return refuse(attempt, error);
   }
-  if (late === undefined) return granted();
-  return late.then<T, T>(granted, refused);
+  if (late === undefined) return start(attempt);
+  return late.then(
+    () => start(attempt),
+    (error: unknown) => refuse(attempt, error),
+  );
 }
 
-/**
- * Runs one attempt through its circuit: refuses before anything is sent when the circuit is open
- * (the promise rejects with `CircuitBreakerError`), otherwise sends, counts the outcome and hands
- * back exactly what the client did (see {@link admit}).
- */
-export function runAttempt<T>(attempt: HttpAttempt<T>): Promise<T> {
-  return admit(
-    attempt,
-    () => start(attempt),
-    (error) => {
-      attempt.refused?.(error);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
-      return Promise.reject(error);
-    },
-  ) as Promise<T>;
+function refuse<T>(attempt: PromiseAttempt<T>, error: unknown): Promise<never> {
+  attempt.refused?.(error);
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a CircuitBreakerError
+  return Promise.reject(error);
 }
 
 /**
  * Written with `then` rather than `async`/`await`: no frame kept alive for the request's whole
  * life, and no extra turn when the store counts at once.
  */
-function start<T>(attempt: HttpAttempt<T>): Promise<T> {
+function start<T>(attempt: PromiseAttempt<T>): Promise<T> {
   let sent: Promise<T>;
   try {
     sent = attempt.send();
@@ -144,8 +280,8 @@ function start<T>(attempt: HttpAttempt<T>): Promise<T> {
     // registered before any of the caller's, has counted the attempt by the time theirs run. One
     // promise fewer in the chain, and no extra turn.
     sent.then(
-      (value) => void countValue(attempt, value),
-      (error: unknown) => void countError(attempt, error),
+      (value) => void attempt.returned(value),
+      (error: unknown) => void attempt.threw(error),
     );
     return sent;
   }
@@ -153,27 +289,15 @@ function start<T>(attempt: HttpAttempt<T>): Promise<T> {
   // to date when the caller sees the outcome.
   return sent.then(
     (value) => {
-      const counted = countValue(attempt, value);
-      return typeof counted === 'string' ? value : counted.then(() => value);
+      const counted = attempt.returned(value);
+      return counted === undefined ? value : counted.then(() => value);
     },
     (error: unknown) => {
-      const counted = countError(attempt, error);
-      if (typeof counted === 'string') throw error;
+      const counted = attempt.threw(error);
+      if (counted === undefined) throw error;
       return counted.then(() => {
         throw error;
       });
     },
   );
-}
-
-/** Notes what the client's request resolved with, and counts the attempt. */
-function countValue<T>(attempt: HttpAttempt<T>, value: T): Verdict | Promise<Verdict> {
-  attempt.returned(value);
-  return attempt.settleNow(attempt);
-}
-
-/** Notes what the client's request rejected with, and counts the attempt. */
-function countError<T>(attempt: HttpAttempt<T>, error: unknown): Verdict | Promise<Verdict> {
-  attempt.threw(error);
-  return attempt.settleNow(attempt);
 }

@@ -7,14 +7,14 @@ import axios, {
 } from 'axios';
 import type { Circuit } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
+import type { Verdict } from '../core/types.js';
 import { invalid, show } from '../core/options.js';
-import { HttpPermit, runAttempt, type HttpAttempt } from './attempt.js';
+import { HttpAttempt, runAttempt, type PromiseAttempt } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
-  isCallersAbort,
   ownTimeoutOnly,
   parseUrl,
   resolveAdapter,
@@ -277,10 +277,9 @@ function configFreeAdapter(list: AdapterConfig): AxiosAdapter | null {
 }
 
 /** One attempt through an axios adapter, and how its outcome is judged. */
-class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
+class AxiosCall extends HttpAttempt implements PromiseAttempt<AxiosResponse> {
   readonly #adapter: AxiosAdapter;
   readonly #config: InternalAxiosRequestConfig;
-  readonly #countAborts: boolean;
 
   constructor(
     circuit: Circuit,
@@ -289,32 +288,31 @@ class AxiosCall extends HttpPermit implements HttpAttempt<AxiosResponse> {
     href: string,
     countAborts: boolean,
   ) {
-    super(circuit, config.method, href);
+    super(circuit, countAborts, config.method, href);
     this.#adapter = adapter;
     this.#config = config;
-    this.#countAborts = countAborts;
   }
 
   send(): Promise<AxiosResponse> {
     return this.#adapter(this.#config);
   }
 
-  returned(response: AxiosResponse): void {
-    this.responded(response.status, retryAfterOf(response));
+  returned(response: AxiosResponse): Promise<Verdict> | undefined {
+    return this.respond(response.status, retryAfterOf(response));
   }
 
-  threw(error: unknown): void {
+  threw(error: unknown): Promise<Verdict> | undefined {
     if (axios.isCancel(error)) {
       // axios turns every abort of its signal into a CanceledError; the signal's reason tells a
       // caller's abort from AbortSignal.timeout(), which is a timeout like axios' own.
       const reason: unknown = (this.#config.signal as AbortSignal | undefined)?.reason;
-      this.failed(error, isCallersAbort(this.#countAborts, reason));
-      return;
+      return this.fail(error, this.callersAbort(reason));
     }
     const response = (error as { response?: AxiosResponse } | null)?.response;
-    if (typeof response?.status === 'number')
-      this.responded(response.status, retryAfterOf(response));
-    else this.failed(error);
+    if (typeof response?.status === 'number') {
+      return this.respond(response.status, retryAfterOf(response));
+    }
+    return this.fail(error);
   }
 }
 

@@ -1,13 +1,13 @@
 import type { Circuit } from '../core/circuit.js';
 import type { Infuse } from '../core/infuse.js';
+import type { Verdict } from '../core/types.js';
 import { show } from '../core/options.js';
-import { HttpPermit, runAttempt, type HttpAttempt } from './attempt.js';
+import { HttpAttempt, runAttempt, type PromiseAttempt } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
-  isCallersAbort,
   isRequest,
   isTimeoutError,
   parseUrl,
@@ -157,8 +157,8 @@ function attemptFetch<Context>(
 
 /** One guarded fetch attempt: what it sends, and how its outcome is judged. */
 class FetchCall<Context>
-  extends HttpPermit
-  implements HttpAttempt<Response>, FetchAttempt<Context>
+  extends HttpAttempt
+  implements PromiseAttempt<Response>, FetchAttempt<Context>
 {
   readonly input: string | URL | Request;
   readonly init: RequestInit | undefined;
@@ -177,7 +177,7 @@ class FetchCall<Context>
     method: string | undefined,
     href: string,
   ) {
-    super(circuit, method, href);
+    super(circuit, guard.countAborts, method, href);
     this.#guard = guard;
     this.#send = send;
     this.input = input;
@@ -200,13 +200,13 @@ class FetchCall<Context>
     return send(this.input, { ...this.init, signal });
   }
 
-  returned(response: Response): void {
+  returned(response: Response): Promise<Verdict> | undefined {
     const { status } = response;
-    this.responded(status, status >= 400 ? response.headers.get('retry-after') : null);
+    return this.respond(status, status >= 400 ? response.headers.get('retry-after') : null);
   }
 
-  threw(error: unknown): void {
-    this.failed(error, abortedByCaller(this.#guard, this, error));
+  threw(error: unknown): Promise<Verdict> | undefined {
+    return this.fail(error, abortedByCaller(this.#guard, this, error));
   }
 
   refused(): void {
@@ -220,11 +220,11 @@ class FetchCall<Context>
  */
 function abortedByCaller<Context>(
   guard: FetchGuard<Context>,
-  attempt: FetchAttempt<Context>,
+  attempt: FetchCall<Context>,
   error: unknown,
 ): boolean | undefined {
   // AbortSignal.timeout() and clients' timeouts reject with a TimeoutError: a failure of the host.
-  if (!isCallersAbort(guard.countAborts, error)) return false;
+  if (!attempt.callersAbort(error)) return false;
   const signal = signalOf(attempt);
   if (signal === null || !signal.aborted) return undefined;
   if (isTimeoutError(signal.reason)) return false;

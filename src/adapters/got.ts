@@ -1,14 +1,12 @@
 // Types only: got is ESM-only, and this module must load (in either build) without it.
 import type { ExtendOptions, HandlerFunction, Hooks, Options, Response } from 'got';
-import type { Circuit } from '../core/circuit.js';
 import { findCircuitBreakerError } from '../core/errors.js';
-import { admit, HttpPermit } from './attempt.js';
+import { HttpAttempt } from './attempt.js';
 import { HostKeys } from './hosts.js';
 import {
   bypassFlag,
   customKey,
   INFUSE_BYPASS_OPTION,
-  isCallersAbort,
   ownTimeoutOnly,
   resolveAdapter,
   type AdapterOptions,
@@ -53,6 +51,26 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
   const callOf = (options: { readonly context: object } | undefined): GotCall | undefined =>
     (options?.context as Context | undefined)?.[slot] as GotCall | undefined;
 
+  /**
+   * got waits its retry delay before `beforeRetry`, where the circuit is asked for the next
+   * attempt: once the circuit has opened, that wait only delays the refusal (by seconds with got's
+   * backoff). So each call's `calculateDelay` (in its own copy of the options) is this one, which
+   * asks the call's own first: while the circuit would refuse, a retry got decided on waits 1 ms,
+   * and the caller gets the refusal then. One function for every call, which finds its call in
+   * the error's options.
+   */
+  const calculateDelay = (state: RetryState): number | Promise<number> => {
+    const call = callOf(state.error.options);
+    // Only a call that went through the handler has this function, and it keeps its slot.
+    if (call === undefined) return state.computedValue;
+    // A plain call: the caller's function must not get the GotCall as `this`.
+    const own = call.delay;
+    const delay = own(state);
+    return typeof delay === 'number'
+      ? call.shorten(delay)
+      : delay.then((late) => call.shorten(late));
+  };
+
   // Not async: with a closed circuit the handler hands back got's own promise, started in this
   // tick, with its `cancel()` and `.json()` untouched (got copies them onto any other promise).
   const handler = ((
@@ -71,8 +89,10 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       const circuit = infuse.circuit(
         key === null ? (hosts.of(href) ?? url.host) : customKey(key, options),
       );
-      call = new GotCall(circuit, options.method, href, isStream, countAborts);
-      skipDelayWhenOpen(options, circuit);
+      const retry = options.retry as { calculateDelay: GotCall['delay'] };
+      const first = new HttpAttempt(circuit, countAborts, options.method, href);
+      call = new GotCall(first, isStream, retry.calculateDelay);
+      retry.calculateDelay = calculateDelay;
       // A stream is handed back at once: it asks in beforeRequest, where a refusal can reach it.
       if (!isStream) late = call.begin();
     } catch (error) {
@@ -95,16 +115,16 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
   // that got's `await` of them costs no more than needed.
   const hooks: Partial<Hooks> = {
     // Streams cannot wait in the handler, which must return them at once: they ask here, before
-    // got sends anything. Redirects run this hook again; the call already holds its permit then.
+    // got sends anything. Redirects run this hook again; the call already has its attempt then.
     beforeRequest: [
       (options) => {
         const call = callOf(options);
-        return call === undefined || call.asked ? undefined : call.acquire();
+        return call === undefined || call.begun ? undefined : call.acquire();
       },
     ],
     afterResponse: [
       (response) => {
-        const counted = callOf(response.request.options)?.settle(response.statusCode);
+        const counted = callOf(response.request.options)?.end(response.statusCode);
         return counted === undefined ? response : counted.then(() => response);
       },
     ],
@@ -112,19 +132,16 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
       (error) => {
         const call = callOf(error.options);
         if (call === undefined) return undefined;
-        const counted = call.settle(error);
+        const counted = call.end(error);
         // A stream's retry is a new stream made by the caller's `retry` listener, outside the
         // handler: it cannot be watched, so it is not counted (see the docs).
-        if (call.stream) {
-          call.done = true;
-          return counted;
-        }
+        if (call.stream) return counted?.then(noop);
         return counted === undefined ? call.acquire() : counted.then(() => call.acquire());
       },
     ],
     beforeError: [
       (error) => {
-        const counted = callOf(error.options)?.settle(error);
+        const counted = callOf(error.options)?.end(error);
         // got wraps what a hook throws; the caller gets the breaker's own rejection back.
         const given = findCircuitBreakerError(error.cause) ?? error;
         return counted === undefined ? given : counted.then(() => given);
@@ -134,29 +151,8 @@ export function infuseGot(options?: InfuseGotOptions): ExtendOptions {
   return { handlers: [handler], hooks };
 }
 
-/**
- * got waits its retry delay before `beforeRetry`, where the circuit is asked for the next
- * attempt: once the circuit has opened, that wait only delays the refusal (by seconds with got's
- * backoff). So the call's `calculateDelay` (its own copy of the options) is wrapped: while the
- * circuit would refuse, a retry got decided on waits 1 ms, and the caller gets the refusal then.
- */
-function skipDelayWhenOpen(options: Options, circuit: Circuit): void {
-  const retry = options.retry as { calculateDelay: (state: RetryState) => number };
-  const inner = retry.calculateDelay;
-  retry.calculateDelay = (state) => {
-    const delay = inner(state);
-    return delay > 1 && refuses(circuit) ? 1 : delay;
-  };
-}
-
 /** What got hands `calculateDelay`, as far as the wrapper passes it on. */
 type RetryState = Parameters<NonNullable<Options['retry']['calculateDelay']>>[0];
-
-/** True when the circuit would refuse a call now: open with time to wait, or forced open. */
-function refuses(circuit: Circuit): boolean {
-  const { state, forced, retryAfter } = circuit.snapshot();
-  return forced === 'forced-open' || (forced === null && state === 'open' && retryAfter > 0);
-}
 
 /** The part of got's stream that a watcher needs. */
 interface StreamLike {
@@ -165,31 +161,32 @@ interface StreamLike {
   readonly errored?: unknown;
 }
 
-/** One got() call: the permit of its current attempt, carried to retries in `context`. */
+/**
+ * One got() call: its current attempt, carried to retries in `context`. Each attempt is an
+ * {@link HttpAttempt}, which counts it once whichever of got's hooks, its promise or its stream
+ * reports it first, and gives back a permit that arrives after the call ended; this knows only
+ * where got reports what, and what got's errors mean.
+ */
 class GotCall {
-  /** True once the first attempt asked the circuit. */
-  asked = false;
-  /** True once the call is over: a permit that arrives later is given straight back. */
-  done = false;
-  #attempt: HttpPermit | null = null;
-  readonly #circuit: Circuit;
-  readonly #method: string;
-  readonly #href: string;
   readonly stream: boolean;
-  readonly #countAborts: boolean;
+  /** The call's own `calculateDelay`, which the breaker's asks first. */
+  readonly delay: (state: RetryState) => number | Promise<number>;
+  /** The current attempt: the first until it has asked, then each retry's. */
+  #attempt: HttpAttempt;
 
   constructor(
-    circuit: Circuit,
-    method: string,
-    href: string,
+    first: HttpAttempt,
     stream: boolean,
-    countAborts: boolean,
+    delay: (state: RetryState) => number | Promise<number>,
   ) {
-    this.#circuit = circuit;
-    this.#method = method;
-    this.#href = href;
+    this.#attempt = first;
     this.stream = stream;
-    this.#countAborts = countAborts;
+    this.delay = delay;
+  }
+
+  /** True once the first attempt asked the circuit. */
+  get begun(): boolean {
+    return this.#attempt.asked;
   }
 
   /**
@@ -198,18 +195,9 @@ class GotCall {
    * answers later (rejecting on refusal).
    */
   begin(): Promise<void> | undefined {
-    this.asked = true;
-    const attempt = new HttpPermit(this.#circuit, this.#method, this.#href);
-    return admit<undefined>(
-      attempt,
-      () => {
-        this.#hold(attempt);
-        return undefined;
-      },
-      (error) => {
-        throw error;
-      },
-    );
+    let attempt = this.#attempt;
+    if (attempt.asked) this.#attempt = attempt = attempt.retry();
+    return attempt.ask();
   }
 
   /** {@link begin} for a hook: a refusal rejects instead of throwing. */
@@ -222,14 +210,9 @@ class GotCall {
     }
   }
 
-  /** Takes the permit of the current attempt, or gives it straight back if the call is over. */
-  #hold(attempt: HttpPermit): void {
-    if (!this.done) {
-      this.#attempt = attempt;
-      return;
-    }
-    attempt.aborted = true;
-    void attempt.settleNow(attempt);
+  /** A retry delay got decided on, cut to 1 ms while the circuit would refuse the retry. */
+  shorten(delay: number): number {
+    return delay > 1 && this.#attempt.wouldRefuse() ? 1 : delay;
   }
 
   /**
@@ -240,14 +223,8 @@ class GotCall {
     // got 14's promise is a p-cancelable, a thenable; got 16's is a Promise.
     if (typeof (result as { then?: unknown } | null)?.then === 'function') {
       (result as PromiseLike<Partial<Response> | null>).then(
-        (response: Partial<Response> | null) => {
-          this.done = true;
-          void this.settle(response?.statusCode);
-        },
-        (error: unknown) => {
-          this.done = true;
-          void this.settle(error);
-        },
+        (response: Partial<Response> | null) => void this.end(response?.statusCode),
+        (error: unknown) => void this.end(error),
       );
     }
     return result;
@@ -268,71 +245,47 @@ class GotCall {
       if (link.requested) inner.cancel?.();
       result = await inner;
     } catch (error) {
-      this.done = true;
       // An abort skips every hook: this is where its permit is given back.
-      await this.settle(error);
+      await this.end(error);
       throw error;
     }
-    this.done = true;
     // Only when no afterResponse hook saw the last attempt (a hook before ours retried it).
-    await this.settle((result as Partial<Response> | null)?.statusCode);
+    await this.end((result as Partial<Response> | null)?.statusCode);
     return result;
   }
 
   /**
-   * Settles the current attempt, once; later reports of the same attempt are ignored. Give the
-   * response's status, what the attempt threw, or `kAborted` when it ended without either.
-   * Returns a promise only when the store counts later.
+   * Ends the current attempt: give the response's status, what the attempt threw, `kAborted`
+   * (a stream its caller destroyed, always the caller's doing), or nothing (what got resolved
+   * with has no status: a body). Returns a promise only when the store counts later.
    */
-  settle(ending: unknown): Promise<void> | undefined {
+  end(ending: unknown): Promise<unknown> | undefined {
     const attempt = this.#attempt;
-    if (attempt === null) return undefined;
-    this.#attempt = null;
-    describe(attempt, ending, this.#countAborts);
-    const counted = attempt.settleNow(attempt);
-    return typeof counted === 'string' ? undefined : counted.then(noop);
+    if (typeof ending === 'number') return attempt.respond(ending);
+    if (ending === undefined) return attempt.succeed();
+    if (ending === kAborted) return attempt.giveBack();
+    const name = field(ending, 'name');
+    const status = field(field(ending, 'response'), 'statusCode');
+    // HTTPError (throwHttpErrors) and RetryError (an afterResponse hook asked for a retry) carry a
+    // whole response: its status decides, as it does when got does not throw.
+    if ((name === 'HTTPError' || name === 'RetryError') && typeof status === 'number') {
+      return attempt.respond(status);
+    }
+    const abort = name === 'AbortError' || name === 'CancelError';
+    return attempt.fail(ending, abort && attempt.callersAbort(ending));
   }
 
   /** The stream API: counts the response when it arrives, or how the stream ended without one. */
   watch<S extends StreamLike>(stream: S): S {
-    stream.once('response', (response) => void this.settle(response.statusCode));
+    stream.once('response', (response) => void this.end(response.statusCode));
     // No 'error' listener: adding one would change what an unhandled stream error does.
-    stream.once('close', () => {
-      this.done = true;
-      void this.settle(stream.errored ?? kAborted);
-    });
+    stream.once('close', () => void this.end(stream.errored ?? kAborted));
     return stream;
   }
 }
 
-/**
- * Notes on `attempt` how it ended: a status, what it threw, or `kAborted` (a stream its caller
- * destroyed, always the caller's doing).
- */
-function describe(attempt: HttpPermit, ending: unknown, countAborts: boolean): void {
-  if (typeof ending === 'number') {
-    attempt.responded(ending);
-    return;
-  }
-  if (ending === undefined) return;
-  if (ending === kAborted) {
-    attempt.aborted = true;
-    return;
-  }
-  const name = field(ending, 'name');
-  const status = field(field(ending, 'response'), 'statusCode');
-  // HTTPError (throwHttpErrors) and RetryError (an afterResponse hook asked for a retry) carry a
-  // whole response: its status decides, as it does when got does not throw.
-  if ((name === 'HTTPError' || name === 'RetryError') && typeof status === 'number') {
-    attempt.responded(status);
-  } else {
-    const abort = name === 'AbortError' || name === 'CancelError';
-    attempt.failed(ending, abort && isCallersAbort(countAborts, ending));
-  }
-}
-
 function noop(): void {
-  // settle() resolves with nothing once the store has counted
+  // the hook resolves with nothing once the store has counted
 }
 
 /** got 14's promise, once the handler has asked for it, and whether `cancel()` came first. */

@@ -12,6 +12,8 @@ const REMEMBERED = 512;
  * once with `URL`. Everything else returns `undefined`, and the adapter parses the URL itself.
  */
 export class HostKeys {
+  /** The last URL seen of the simple kind, exactly: a client sending one URL again costs a compare. */
+  #lastHref: string | undefined;
   /** The origin (scheme and authority, as written) of the last URL seen, and its key. */
   #lastOrigin = '';
   #lastKey: string | null = null;
@@ -22,8 +24,13 @@ export class HostKeys {
    * when it is not of the simple kind this remembers.
    */
   of(href: string): string | null | undefined {
+    if (href === this.#lastHref) return this.#lastKey;
     const last = this.#lastOrigin;
-    if (last !== '' && href.startsWith(last) && endsOrigin(href, last.length)) return this.#lastKey;
+    // lastIndexOf(…, 0) rather than startsWith: the same answer, at half the cost in V8 here.
+    if (last !== '' && href.lastIndexOf(last, 0) === 0 && endsOrigin(href, last.length)) {
+      this.#lastHref = href;
+      return this.#lastKey;
+    }
     const end = originEnd(href);
     if (end === -1) return undefined;
     const origin = end === href.length ? href : href.slice(0, end);
@@ -33,6 +40,7 @@ export class HostKeys {
       if (this.#keys.size >= REMEMBERED) this.#keys.clear();
       this.#keys.set(origin, key);
     }
+    this.#lastHref = href;
     this.#lastOrigin = origin;
     this.#lastKey = key;
     return key;

@@ -4,17 +4,11 @@
 import type { Circuit } from '../core/circuit.js';
 import { isAbortError } from '../core/classify.js';
 import { show } from '../core/options.js';
-import { admit, HttpPermit } from './attempt.js';
+import { HttpAttempt } from './attempt.js';
 import { INFUSE_BYPASS_HEADER } from './fetch-guard.js';
 import { bypassHeader, rawHeader, withoutBypass } from './undici-headers.js';
 import { HostKeys, hostOf } from './hosts.js';
-import {
-  customKey,
-  isCallersAbort,
-  resolveAdapter,
-  type AdapterOptions,
-  type AdapterSettings,
-} from './shared.js';
+import { customKey, resolveAdapter, type AdapterOptions, type AdapterSettings } from './shared.js';
 
 export { INFUSE_BYPASS_HEADER };
 
@@ -180,31 +174,33 @@ function dispatchGuarded(
         }),
   );
   const attempt = new UndiciAttempt(circuit, settings, options, handler, href);
-  const dispatched = admit(
-    attempt,
-    () => attempt.dispatch(dispatch),
-    (error) => {
-      // Refused: no socket is touched; the caller's handler hears of it as of any error.
-      fail(handler, error);
-      return true;
-    },
-  );
-  if (typeof dispatched === 'boolean') return dispatched;
-  dispatched.catch((error: unknown) => {
-    // undici threw instead of calling the handler (the attempt gave its permit back): with no
-    // caller on the stack any more, the handler is where the error goes.
+  let late: Promise<void> | undefined;
+  try {
+    late = attempt.ask();
+  } catch (error) {
+    // Refused: no socket is touched; the caller's handler hears of it as of any error.
     fail(handler, error);
-  });
+    return true;
+  }
+  if (late === undefined) return attempt.dispatch(dispatch);
+  late
+    .then(() => void attempt.dispatch(dispatch))
+    .catch((error: unknown) => {
+      // Refused, or undici threw instead of calling the handler (the attempt gave its permit
+      // back): with no caller on the stack any more, the handler is where the error goes.
+      fail(handler, error);
+    });
   return true;
 }
 
-/** One dispatch through a circuit: its permit, and the handler that tells the circuit how it went. */
-class UndiciAttempt extends HttpPermit implements UndiciHandler {
-  readonly #settings: AdapterSettings<UndiciRequest>;
+/**
+ * One dispatch through a circuit: forwards every call to the caller's handler, and tells the
+ * attempt how the dispatch ended (the status when the headers arrive, or the error).
+ */
+class UndiciAttempt extends HttpAttempt implements UndiciHandler {
+  readonly #timeout: number | null;
   readonly #options: UndiciDispatchOptions;
   readonly #handler: UndiciHandler;
-  #counted = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     circuit: Circuit,
@@ -213,8 +209,8 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
     handler: UndiciHandler,
     origin: string,
   ) {
-    super(circuit, options.method, origin + options.path);
-    this.#settings = settings;
+    super(circuit, settings.countAborts, options.method, origin + options.path);
+    this.#timeout = settings.timeout;
     this.#options = options;
     this.#handler = handler;
   }
@@ -225,24 +221,14 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
       return dispatch(this.#options, this);
     } catch (error) {
       // undici threw rather than calling the handler: nothing was sent, nothing is counted.
-      this.#count(error, true);
+      void this.fail(error, true);
       throw error;
     }
   }
 
   onRequestStart(controller: UndiciController, context: unknown): void {
-    this.#startTimer((reason) => controller.abort(reason));
+    this.startDeadline(this.#timeout, (reason) => controller.abort(reason));
     this.#handler.onRequestStart?.(controller, context);
-  }
-
-  #startTimer(abort: (reason: Error) => void): void {
-    const timeout = this.#settings.timeout;
-    if (timeout === null || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      abort(new DOMException(`infuse-breaker: no response within ${timeout} ms`, 'TimeoutError'));
-    }, timeout);
-    // A pending deadline is no reason for the process to stay up.
-    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   onRequestUpgrade(
@@ -251,8 +237,8 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
     headers: Record<string, string | string[] | undefined>,
     socket: unknown,
   ): void {
-    this.#stopTimer();
-    this.#count(statusCode);
+    this.stopDeadline();
+    void this.respond(statusCode);
     this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
   }
 
@@ -263,11 +249,8 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
     statusMessage?: string,
   ): void {
     // An interim 1xx response comes before the one that decides.
-    if (statusCode >= 200 && !this.#counted) {
-      const retryAfter = statusCode >= 400 ? headers['retry-after'] : undefined;
-      this.responded(statusCode, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-      this.#counted = true;
-      void this.settleNow(this);
+    if (statusCode >= 200) {
+      void this.respond(statusCode, statusCode >= 400 ? headers['retry-after'] : undefined);
     }
     this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
@@ -277,13 +260,13 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
   }
 
   onResponseEnd(controller: UndiciController, trailers: Record<string, unknown>): void {
-    this.#stopTimer();
+    this.stopDeadline();
     this.#handler.onResponseEnd?.(controller, trailers);
   }
 
   onResponseError(controller: UndiciController | null, error: Error): void {
-    this.#stopTimer();
-    this.#count(error, false);
+    this.stopDeadline();
+    void this.fail(error, this.#callersAbort(error));
     this.#handler.onResponseError?.(controller, error);
   }
 
@@ -291,7 +274,7 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
   // the same judgement, forwarded to the caller's handler as it came.
 
   onConnect(abort: (reason?: Error) => void, context?: unknown): void {
-    this.#startTimer(abort);
+    this.startDeadline(this.#timeout, abort);
     this.#handler.onConnect?.(abort, context);
   }
 
@@ -301,10 +284,11 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
     resume: () => void,
     statusText: string,
   ): boolean {
-    if (statusCode >= 200 && !this.#counted) {
-      this.responded(statusCode, statusCode >= 400 ? rawHeader(rawHeaders, 'retry-after') : null);
-      this.#counted = true;
-      void this.settleNow(this);
+    if (statusCode >= 200) {
+      void this.respond(
+        statusCode,
+        statusCode >= 400 ? rawHeader(rawHeaders, 'retry-after') : null,
+      );
     }
     return this.#handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
   }
@@ -314,19 +298,19 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
   }
 
   onComplete(trailers: unknown): void {
-    this.#stopTimer();
+    this.stopDeadline();
     this.#handler.onComplete?.(trailers);
   }
 
   onError(error: Error): void {
-    this.#stopTimer();
-    this.#count(error, false);
+    this.stopDeadline();
+    void this.fail(error, this.#callersAbort(error));
     this.#handler.onError?.(error);
   }
 
   onUpgrade(statusCode: number, rawHeaders: unknown, socket: unknown): void {
-    this.#stopTimer();
-    this.#count(statusCode);
+    this.stopDeadline();
+    void this.respond(statusCode);
     this.#handler.onUpgrade?.(statusCode, rawHeaders, socket);
   }
 
@@ -338,23 +322,9 @@ class UndiciAttempt extends HttpPermit implements UndiciHandler {
     this.#handler.onBodySent?.(chunkSize, totalBytesSent);
   }
 
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-  }
-
-  /** Counts the attempt once: a status, or an error (`given back`: never sent, counts as nothing). */
-  #count(ending: unknown, givenBack?: boolean): void {
-    if (this.#counted) return;
-    this.#counted = true;
-    if (typeof ending === 'number') this.responded(ending);
-    else if (givenBack === true) this.failed(ending, true);
-    else this.failed(ending, this.#abortedByCaller(ending));
-    void this.settleNow(this);
-  }
-
   /** An abort is the caller's unless it is a timeout or `countAborts` says aborts fail. */
-  #abortedByCaller(error: unknown): boolean {
-    return isAbortError(error) && isCallersAbort(this.#settings.countAborts, error);
+  #callersAbort(error: unknown): boolean {
+    return isAbortError(error) && this.callersAbort(error);
   }
 }
 

@@ -10,7 +10,7 @@ import { infuseGot } from '../../src/adapters/got.js';
 import { infuseKy } from '../../src/adapters/ky.js';
 import { infuseUndici } from '../../src/adapters/undici.js';
 import { Infuse, findCircuitBreakerError } from '../../src/index.js';
-import { record, useServers } from './helpers.js';
+import { lateStore, record, useServers } from './helpers.js';
 
 /** How a request ended, as the contract sees it. */
 type Ending = { status: number } | { refused: string } | { failed: string };
@@ -197,6 +197,18 @@ describe.each(drivers)('adapter contract: $name', (driver) => {
     const seen = net.up.hits;
     expect(await send(`${net.up.origin}/ok`)).toEqual({ refused: net.up.host });
     expect(net.up.hits).toBe(seen);
+  });
+
+  test('with a store that answers later, it sends once let through and refuses before sending', async () => {
+    const infuse = new Infuse({ failMax: 1, store: lateStore() });
+    const events = record(infuse);
+    const send = await driver.make(infuse);
+    expect(await send(`${net.up.origin}/ok`)).toEqual({ status: 200 });
+    expect(await send(`${net.up.origin}/status/503`)).toEqual({ status: 503 });
+    const seen = net.up.hits;
+    expect(await send(`${net.up.origin}/ok`)).toEqual({ refused: net.up.host });
+    expect(net.up.hits).toBe(seen);
+    expect(events.verdicts()).toEqual(['success', 'failure', 'reject']);
   });
 
   test('5xx fails and 4xx does not, and the caller gets the status either way', async () => {

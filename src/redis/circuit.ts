@@ -21,7 +21,7 @@ import {
 } from './fleet.js';
 import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
-import { Usage } from './presence.js';
+import { Usage } from './presence/usage.js';
 import { report, type CircuitCore, type CircuitHost } from './circuit/host.js';
 import {
   acquireLocally,
@@ -50,7 +50,7 @@ export class RedisCircuit implements StoreCircuit {
   readonly key: string;
   readonly keys: CircuitKeys;
   readonly policy: Policy;
-  /** This process's calls through the circuit, for its heartbeat (presence.ts). */
+  /** This process's calls through the circuit, for its heartbeat (presence/heartbeat.ts). */
   readonly usage = new Usage();
   readonly #host: CircuitHost;
 

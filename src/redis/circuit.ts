@@ -1,12 +1,19 @@
 /**
- * One circuit of a RedisStore, as the store sees it: the {@link StoreCircuit} it hands calls to.
- * This file decides where a circuit's decisions come from, one mode at a time (circuit/modes.ts):
- * `loading` while its first read is under way, `shared` for the fleet's state (circuit/shared.ts,
- * the healthy path), `local` on a per-process fallback while Redis cannot answer. It switches
- * between them (falling back; coming back when Redis answers with news), reads the state again
- * when asked to (a reconnect, the slow poll, pub/sub, the change feed: circuit/rechecks.ts) and
- * runs manual commands. Scripts run through circuit/link.ts; what it needs of the store is
- * circuit/host.ts.
+ * One circuit of a RedisStore, as the store sees it: the {@link StoreCircuit} it hands calls to,
+ * with a local picture of the fleet's state that answers the healthy path without a round trip,
+ * kept current by script replies and pub/sub messages, and a per-process {@link LocalCircuit}
+ * with the same policy to fall back on while Redis cannot answer.
+ *
+ * This file decides where the circuit's decisions come from, one mode at a time
+ * (circuit/modes.ts): `loading` while its first read is under way, `shared` for the fleet's state
+ * (circuit/shared.ts, the healthy path), `local` on the fallback. It switches between them
+ * (falling back; coming back when Redis answers with news) and reads the state again when asked
+ * to (a reconnect, the slow poll, pub/sub, the change feed: circuit/rechecks.ts). Scripts run
+ * through circuit/link.ts; what the circuit needs of its store is circuit/host.ts.
+ *
+ * Why it is a little over 300 lines: it is the one place the mode is read and changed, and each
+ * public member is a few lines that ask the mode first and hand over to a helper. Spreading them
+ * out would spread the mode switches with them.
  */
 import type { CircuitSnapshot, CircuitState, ForcedMode } from '../core/types.js';
 import type { LocalCircuit } from '../stores/local-circuit.js';
@@ -26,7 +33,6 @@ import {
   type ScriptEvent,
   type ScriptReply,
 } from './fleet.js';
-import { describeFailure, RedisStoreError } from './errors.js';
 import type { CircuitKeys } from './keys.js';
 import { Usage } from './presence/usage.js';
 import type { CircuitHost } from './circuit/host.js';
@@ -44,11 +50,7 @@ import { SharedCircuit, type SharedOwner } from './circuit/shared.js';
 
 export type { CircuitHost } from './circuit/host.js';
 
-/**
- * One circuit of a {@link RedisStore}: a local picture of the fleet's state that answers the
- * healthy path without a round trip, kept current by script replies and pub/sub messages, and a
- * per-process {@link LocalCircuit} with the same policy to fall back on while Redis cannot answer.
- */
+/** One circuit of a {@link RedisStore} (see the top of this file). */
 export class RedisCircuit implements StoreCircuit {
   readonly key: string;
   readonly keys: CircuitKeys;
@@ -158,6 +160,7 @@ export class RedisCircuit implements StoreCircuit {
 
   release(ticket: Ticket, verdict: StoreVerdict, detail?: CallDetail): void | Promise<void> {
     this.usage.settled(verdict);
+    // A ticket a fallback issued goes back to it (if it still decides); others, to the shared side.
     if (ticket !== this.#shared.closed) {
       const issuer = this.#issued.get(ticket);
       if (issuer !== undefined) {
@@ -173,19 +176,7 @@ export class RedisCircuit implements StoreCircuit {
 
   async command(command: Command): Promise<void> {
     if (this.#mode.kind === 'loading') await this.#mode.loaded;
-    const refuse = (cause: unknown): RedisStoreError =>
-      new RedisStoreError(
-        this.key,
-        `RedisStore: cannot ${command} circuit ${JSON.stringify(this.key)}: ${describeFailure(cause)}; nothing was changed`,
-        cause,
-      );
-    if (!this.#host.up) throw refuse(this.#host.downCause);
-    try {
-      await this.#link.exec('infuseCommand', { command, scope: '', period: 0 });
-    } catch (error) {
-      this.#host.fail(error);
-      throw refuse(error);
-    }
+    return this.#link.command(command);
   }
 
   snapshot(): CircuitSnapshot {
@@ -194,7 +185,7 @@ export class RedisCircuit implements StoreCircuit {
     return this.#shared.snapshot();
   }
 
-  /** See {@link Reports.openFor}: a server's Retry-After opens the circuit for the fleet. */
+  /** A server's Retry-After opens the circuit for the fleet (see circuit/reports.ts). */
   openFor(ms: number, reason: 'retryAfter'): Promise<void> {
     return this.#shared.reports.openFor(ms, reason);
   }
@@ -231,7 +222,8 @@ export class RedisCircuit implements StoreCircuit {
 
   /**
    * Called by every poll: a forced mode or shadow mode (an operator's decision, which no call
-   * ever writes again) lives in Redis as long as a process that knows it polls. Nothing else needs keeping alive.
+   * ever writes again) lives in Redis as long as a process that knows it polls. Nothing else
+   * needs keeping alive.
    */
   keepAlive(): void {
     const fleet = this.#shared.fleet;
@@ -241,19 +233,11 @@ export class RedisCircuit implements StoreCircuit {
   }
 
   /**
-   * A pub/sub message names this circuit: read it again. What a message says is never applied
-   * (anyone allowed to PUBLISH could write it); the state comes from Redis's keys, and messages
-   * that arrive while a read is under way make one more read after it, not one each. A transition
-   * to a generation this process already read (its own, whose reply it has applied) needs no
-   * read; any other message, a vote (which carries no transition) included, makes one. Skipping
-   * only spares a read of a state already held: no message, forged or not, keeps a process from
-   * reading a newer one.
+   * A pub/sub message names this circuit: read it again, unless it tells of a state this process
+   * already read (see {@link Rechecks.heard}). What a message says is never applied.
    */
   heard(news: FleetMessage): void {
-    const fleet = this.#shared.fleet;
-    const known = news.fleet.epoch === fleet.epoch && news.fleet.generation <= fleet.generation;
-    if (news.event !== null && known) return;
-    this.#rechecks.recheck();
+    this.#rechecks.heard(news, this.#shared.fleet);
   }
 
   /** Redis became unreachable: run on per-process state until it is back. */

@@ -208,7 +208,7 @@ export class SharedCircuit {
     return local ? !isNewer(this.#fleet, fleet) : isNewer(fleet, this.#fleet);
   }
 
-  /** Takes on `fleet`, which is news (the caller refreshes the fast path and tells what changed). */
+  /** Takes on `fleet`, which is news (the caller refreshes the fast path and says what changed). */
   adopt(fleet: FleetState): void {
     const previous = this.#fleet;
     // The fleet moved on (a transition, or its state was lost): this process's own open gives way

@@ -17,7 +17,7 @@ import { describeFailure } from './errors.js';
 import { parseReply, type FleetState } from './fleet.js';
 import { channelName, circuitKeys } from './keys.js';
 import { HistoryRecorder } from './history.js';
-import { Presence } from './presence.js';
+import { Presence } from './presence/heartbeat.js';
 import { scriptHead, SCRIPTS, type Arg, type ScriptName } from './scripts/index.js';
 import {
   normalizeRedisStoreOptions,
@@ -80,7 +80,7 @@ export class RedisStore implements Store {
   /** Successes and lease renewals sent for many circuits at once (batching.ts). */
   readonly #batching: Batching<RedisCircuit>;
   #ready: Promise<boolean> | null = null;
-  /** What operators see: this process's transitions (history.ts) and its heartbeat (presence.ts). */
+  /** What operators see: this process's transitions (history.ts) and heartbeat (presence/). */
   readonly #history: HistoryRecorder;
   readonly #presence: Presence;
 

@@ -5,7 +5,7 @@
  * every declared one used, a name the code passes wrongly is a clear error on either side, and
  * every circuit script's real reply carries every declared field.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCommandConnection, runScript, type Connection } from '../../src/redis/connections.js';
@@ -14,6 +14,7 @@ import { circuitKeys } from '../../src/redis/keys.js';
 import { argv, compile, fieldsOf, type Script } from '../../src/redis/scripts/declare.js';
 import {
   CIRCUIT_KEYS,
+  PRELUDE,
   SCRIPTS,
   scriptHead,
   type ScriptName,
@@ -24,7 +25,7 @@ import { eventually } from '../helpers/eventually.js';
 const dir = new URL('../../src/redis/scripts/', import.meta.url);
 const source = (file: string): string => readFileSync(new URL(file, dir), 'utf8');
 const scripts = Object.values(SCRIPTS);
-const prelude = source('prelude.lua');
+const prelude = PRELUDE.map((part) => source(part.file)).join('\n');
 
 /** The Lua a script runs, as written (prelude first for a circuit script), without comments. */
 function written(script: Script): string {
@@ -55,6 +56,13 @@ describe('each script declares what it uses, once', () => {
     const packed = /return pack\(\{([^}]*)\}, leases\)/.exec(written(SCRIPTS.infuseRead));
     const names = [...packed![1]!.matchAll(/(\w+) =/g)].map((m) => m[1]);
     expect(names.sort()).toEqual([...SCRIPTS.infuseRead.reply].sort());
+  });
+
+  it('the prelude is every file under prelude/, after prelude.lua, each run once', () => {
+    const parts = readdirSync(new URL('prelude/', dir)).map((file) => `prelude/${file}`);
+    expect(PRELUDE.map((part) => part.file).sort()).toEqual(['prelude.lua', ...parts].sort());
+    expect(PRELUDE[0].file).toBe('prelude.lua');
+    for (const part of PRELUDE) expect(SCRIPTS.infuseRead.lua).toContain(source(part.file));
   });
 
   it('every circuit script shares the prelude: its keys, its arguments first, its reply', () => {
@@ -125,6 +133,13 @@ describe('the code passes what a script declares', () => {
     );
     expect(() => compile('x', 'x.lua', '--! constants: N\nreturn N', null, none)).toThrow(
       'x.lua: no value for constant N',
+    );
+    const parts = [
+      { file: 'p.lua', source: '--! argv: a' },
+      { file: 'p/more.lua', source: '--! argv: b' },
+    ] as const;
+    expect(() => compile('x', 'x.lua', '--! prelude\nreturn 1', parts, none)).toThrow(
+      "p/more.lua: only the prelude's first part declares",
     );
   });
 });

@@ -1,8 +1,10 @@
+import type { LocalCircuit } from '../../stores/local-circuit.js';
 import type { Admission, StoreEvent, Transition } from '../../stores/store.js';
 import type { Arg, ScriptName } from '../scripts/index.js';
 import type { FleetState, ScriptEvent, ScriptReply } from '../fleet.js';
 import type { RedisCircuit } from '../circuit.js';
 import type { ScriptLink } from './link.js';
+import type { Mode } from './modes.js';
 
 /** What a circuit needs from its store. */
 export interface CircuitHost {
@@ -43,8 +45,9 @@ export interface CircuitHost {
 }
 
 /**
- * The part of a {@link RedisCircuit} its helpers (trial permits, the process's own open) work
- * with: built once per circuit, so that the helpers reach its state without it being public.
+ * The part of a {@link RedisCircuit} its helpers (trial permits, the process's own open, the
+ * reports) work with: built once per circuit by its shared state (shared.ts), so that the helpers
+ * reach that state without it being public.
  */
 export interface CircuitCore {
   readonly circuit: RedisCircuit;
@@ -68,6 +71,10 @@ export interface CircuitCore {
   readonly link: ScriptLink;
   /** Reports one failure to the fleet (and to the quorum). */
   reportFailure(): Promise<void>;
+  /** Where the circuit's decisions come from now. */
+  readonly mode: Mode;
+  /** Switches the circuit to per-process state (Redis did not answer in time); the fallback. */
+  fallBack(): LocalCircuit;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Command } from '../../stores/store.js';
+import { describeFailure, RedisStoreError } from '../errors.js';
 import type { Arg, ScriptName } from '../scripts/index.js';
 import type { ScriptReply } from '../fleet.js';
 import { within } from '../wait.js';
@@ -9,7 +11,8 @@ type OnReply = (reply: ScriptReply) => void;
 /**
  * Runs a circuit's scripts: reports what a reply says to the store (malformed data, a new or
  * changed state, a transition to write into the history), then hands the reply to the circuit
- * (`apply`) and to the caller (`onReply`). Counts the scripts in flight.
+ * (`apply`) and to the caller (`onReply`). Counts the scripts in flight. A manual command is one
+ * of them (`command`), whose failure is the caller's error.
  */
 export class ScriptLink {
   readonly #circuit: RedisCircuit;
@@ -47,6 +50,28 @@ export class ScriptLink {
         return false;
       },
     );
+  }
+
+  /**
+   * Runs a manual command (`circuit.forceOpen()` etc.) for the fleet; rejects with a
+   * {@link RedisStoreError} when Redis cannot be reached, and nothing was changed then.
+   */
+  async command(command: Command): Promise<void> {
+    const key = this.#circuit.key;
+    const host = this.#host;
+    const refuse = (cause: unknown): RedisStoreError =>
+      new RedisStoreError(
+        key,
+        `RedisStore: cannot ${command} circuit ${JSON.stringify(key)}: ${describeFailure(cause)}; nothing was changed`,
+        cause,
+      );
+    if (!host.up) throw refuse(host.downCause);
+    try {
+      await this.exec('infuseCommand', { command, scope: '', period: 0 });
+    } catch (error) {
+      host.fail(error);
+      throw refuse(error);
+    }
   }
 
   /** Runs a script and applies its reply; rejects when Redis does not answer. */

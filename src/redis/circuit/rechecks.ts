@@ -1,3 +1,5 @@
+import type { FleetMessage, FleetState } from '../fleet.js';
+
 /**
  * When to read a circuit again because others say it changed (pub/sub, the change feed). What a
  * message says is never applied (anyone allowed to PUBLISH could write it); the state comes from
@@ -29,6 +31,19 @@ export class Rechecks {
   /** A reply ran at `ranAt`: changes the feed lists from before it are known now. */
   seen(ranAt: number): void {
     if (ranAt > this.#feedSeen) this.#feedSeen = ranAt;
+  }
+
+  /**
+   * A pub/sub message names the circuit, whose state this process knows as `fleet`: read it
+   * again. A transition to a generation this process already read (its own, whose reply it has
+   * applied) needs no read; any other message, a vote (which carries no transition) included,
+   * makes one. Skipping only spares a read of a state already held: no message, forged or not,
+   * keeps a process from reading a newer one.
+   */
+  heard(news: FleetMessage, fleet: FleetState): void {
+    const known = news.fleet.epoch === fleet.epoch && news.fleet.generation <= fleet.generation;
+    if (news.event !== null && known) return;
+    this.recheck();
   }
 
   /** Another process says the circuit changed: read it again. */

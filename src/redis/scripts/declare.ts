@@ -1,8 +1,9 @@
 /**
  * Each Lua script declares its KEYS, ARGV and reply once, in `--!` lines at its top:
  *
- *   --! prelude                   runs after prelude.lua: takes its keys, its arguments first,
- *                                 its reply (unless declared here) and its constants
+ *   --! prelude                   runs after the prelude (prelude.lua, then its parts): takes its
+ *                                 keys, its arguments first, its reply (unless declared here) and
+ *                                 its constants
  *   --! keys: state leases        KEYS, in order
  *   --! argv: epoch ...leases     ARGV, in order; `...name` last: any number more
  *   --! reply: flags ...leases    the reply array's fields, in order; one name alone: a value
@@ -93,22 +94,39 @@ export function declarationOf(file: string, source: string): Declaration {
   };
 }
 
+/** One Lua file: its path in src/redis/scripts and its text. */
+export interface LuaFile {
+  readonly file: string;
+  readonly source: string;
+}
+
+/**
+ * The prelude, in the order Redis runs its parts: the first declares what every prelude script
+ * shares; the others declare nothing and may use what the parts before them define.
+ */
+export type Prelude = readonly [LuaFile, ...LuaFile[]];
+
 /**
  * The script `name` from its source and the prelude's (for a `--! prelude` script): the
- * declarations merged, and the Lua that Redis runs: generated names, the prelude, the script.
- * `constants` supplies every declared constant.
+ * declarations merged, and the Lua that Redis runs: generated names, the prelude's parts, the
+ * script. `constants` supplies every declared constant.
  */
 export function compile(
   name: string,
   file: string,
   source: string,
-  prelude: { readonly file: string; readonly source: string } | null,
+  prelude: Prelude | null,
   constants: Readonly<Record<string, number>>,
 ): Script {
   const own = declarationOf(file, source);
   if (own.prelude && prelude === null) throw new Error(`${file}: no prelude to run after`);
   const after = own.prelude ? prelude : null;
-  const base = after === null ? null : declarationOf(after.file, after.source);
+  const base = after === null ? null : declarationOf(after[0].file, after[0].source);
+  for (const part of after === null ? [] : after.slice(1)) {
+    if (/^\s*--!/m.test(part.source)) {
+      throw new Error(`${part.file}: only the prelude's first part declares`);
+    }
+  }
   if (base !== null && own.keys.length > 0) {
     throw new Error(`${file}: a prelude script takes the prelude's keys`);
   }
@@ -136,7 +154,7 @@ export function compile(
     PACK,
     ...values,
   ].join('\n');
-  const lua = [generated, ...(after === null ? [] : [after.source]), source].join('\n');
+  const lua = [generated, ...(after ?? []).map((part) => part.source), source].join('\n');
   return {
     name,
     file,

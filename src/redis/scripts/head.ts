@@ -13,8 +13,8 @@ export const MANUAL_OPEN_MAX = 3_600_000;
 
 /**
  * How long (ms) a vote waits for contrary evidence before it may open the fleet alone (see
- * quorumReached in prelude.lua, where it is the constant GRACE); the voter asks again once it
- * has passed.
+ * quorumReached in prelude/quorum.lua, where it is the constant GRACE); the voter asks again
+ * once it has passed.
  */
 export const QUORUM_GRACE = 1_000;
 

@@ -1,12 +1,16 @@
 /**
  * The Lua scripts, one `.lua` file each, compiled once at load from their declarations (see
  * declare.ts). The circuit scripts (read, acquire, report, settle, command, inspect) run after
- * prelude.lua and make every decision of a shared circuit; the others keep the change feed, the
- * trial leases, the history and the heartbeats, and take no part in a decision.
+ * the prelude (prelude.lua and its parts in prelude/) and make every decision of a shared
+ * circuit; the others keep the change feed, the trial leases, the history and the heartbeats,
+ * and take no part in a decision.
  */
-import { compile, type Script } from './declare.js';
+import { compile, type Prelude, type Script } from './declare.js';
 import { QUORUM_GRACE } from './head.js';
 import prelude from './prelude.lua';
+import preludeWindow from './prelude/window.lua';
+import preludeQuorum from './prelude/quorum.lua';
+import preludeReply from './prelude/reply.lua';
 import read from './read.lua';
 import acquire from './acquire.lua';
 import report from './report.lua';
@@ -44,6 +48,17 @@ const FILES = {
 
 export type ScriptName = keyof typeof FILES;
 
+/**
+ * The prelude every `--! prelude` script runs after, its parts in the order Redis runs them (a
+ * part uses what the parts before it define); the first declares (see prelude.lua).
+ */
+export const PRELUDE: Prelude = [
+  { file: 'prelude.lua', source: prelude },
+  { file: 'prelude/window.lua', source: preludeWindow },
+  { file: 'prelude/quorum.lua', source: preludeQuorum },
+  { file: 'prelude/reply.lua', source: preludeReply },
+];
+
 /** Values of the scripts' `--! constants`. */
 const CONSTANTS = { GRACE: QUORUM_GRACE };
 
@@ -51,7 +66,7 @@ const CONSTANTS = { GRACE: QUORUM_GRACE };
 export const SCRIPTS = Object.fromEntries(
   Object.entries(FILES).map(([name, [file, source]]) => [
     name,
-    compile(name, file, source, { file: 'prelude.lua', source: prelude }, CONSTANTS),
+    compile(name, file, source, PRELUDE, CONSTANTS),
   ]),
 ) as Readonly<Record<ScriptName, Script>>;
 

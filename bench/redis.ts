@@ -299,7 +299,7 @@ const LOAD_TABLE = [
   '| forced modes kept alive: one read per forced circuit per process per poll | ~33 scripts/s per forced circuit |',
   '| success batches, only with `failureRate`: one per circuit per process per second with traffic | ≤ 1,000 scripts/s per busy circuit |',
   '| failures: one script per failed call (quorum ballots ride on it) | one per failure |',
-  '| a transition: one script, one PUBLISH to 1,000 subscribers, then one read per process that knows the circuit | ≤ 1,000 scripts per transition |',
+  '| a transition: one script, one PUBLISH to 1,000 subscribers, then one read per other process that knows the circuit | ≤ 1,000 scripts per transition |',
   '| a vote without its quorum: one PUBLISH, a read per process that knows the circuit, a contrary report per process that succeeds | ≤ 2,000 scripts per vote |',
   '| end of an open period: a permit request per process, then none until news | ≤ 1,000 scripts |',
   '',

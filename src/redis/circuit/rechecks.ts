@@ -25,7 +25,7 @@ export class Rechecks {
   changed(score: number): void {
     if (score <= this.#feedSeen) return;
     this.#feedSeen = score;
-    this.recheck();
+    this.#recheck();
   }
 
   /** A reply ran at `ranAt`: changes the feed lists from before it are known now. */
@@ -43,11 +43,11 @@ export class Rechecks {
   heard(news: FleetMessage, fleet: FleetState): void {
     const known = news.fleet.epoch === fleet.epoch && news.fleet.generation <= fleet.generation;
     if (news.event !== null && known) return;
-    this.recheck();
+    this.#recheck();
   }
 
-  /** Another process says the circuit changed: read it again. */
-  recheck(): void {
+  /** Another process says the circuit changed: read it again (once more, if a read is under way). */
+  #recheck(): void {
     if (this.#state !== 'idle') {
       this.#state = 'again';
       return;
@@ -56,7 +56,7 @@ export class Rechecks {
     void this.#read().then(() => {
       const again = this.#state === 'again';
       this.#state = 'idle';
-      if (again) this.recheck();
+      if (again) this.#recheck();
     });
   }
 }
